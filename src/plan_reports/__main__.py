@@ -1,0 +1,3 @@
+from plan_reports.cli import main
+
+raise SystemExit(main())

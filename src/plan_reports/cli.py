@@ -1,0 +1,140 @@
+"""`plan-reports`: a thin adapter. Parse arguments, call one core function, map errors to exit codes.
+
+Exit codes: 0 success, 1 problems found (invalid config or submissions), 2 usage error or nothing readable.
+Heavy libraries are imported inside the command functions so `--version` and `--help` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from plan_reports import __version__
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad arguments: exit code 2 with a one-line message."""
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from plan_reports.config import load_config
+
+    return load_config(args.config)
+
+
+def _period(text: str) -> Any:
+    from plan_reports.periods import Period, PeriodError
+
+    try:
+        return Period.parse(text)
+    except PeriodError as e:
+        raise UsageError(str(e)) from None
+
+
+def cmd_plan_show(args: argparse.Namespace) -> int:
+    from plan_reports.plan import plan_tree, render_tree
+
+    plan = _config(args).plan(args.plan)
+    if args.json:
+        _print_json(plan_tree(plan))
+    else:
+        from rich.console import Console
+
+        Console().print(render_tree(plan))
+    return EXIT_OK
+
+
+def cmd_plan_check(args: argparse.Namespace) -> int:
+    from plan_reports.plan import plan_counts
+
+    cfg = _config(args)  # raises ConfigError listing every problem
+    plans = [cfg.plan(args.plan)] if args.plan else list(cfg.plans.values())
+    result = {"valid": True, "config": str(cfg.root), "plans": {p.id: plan_counts(p) for p in plans}}
+    if args.json:
+        _print_json(result)
+    else:
+        for p in plans:
+            c = result["plans"][p.id]
+            print(f"OK  {p.id}: {c['outcomes']} outcomes, {c['sub_outcomes']} sub-outcomes, {c['aims']} aims, "
+                  f"{c['commitments']} commitments, {c['indicators']} indicators, {c['enabling_sections']} enabling sections")
+    return EXIT_OK
+
+
+def cmd_trackers(args: argparse.Namespace) -> int:
+    from plan_reports.trackers import write_trackers
+
+    cfg = _config(args)
+    period = _period(args.period)
+    depts = [args.department] if args.department else None
+    written = write_trackers(cfg, period, Path(args.out), departments=depts, store=args.store)
+    if args.json:
+        _print_json({"period": str(period), "files": [str(p) for p in written]})
+    else:
+        for p in written:
+            print(f"wrote {p}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="plan-reports", description="Strategic Plan performance reporting.")
+    p.add_argument("--version", action="version", version=f"plan-reports {__version__}")
+    p.add_argument("--config", type=Path, default=None, help="config folder (default: ./config)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    plan = sub.add_parser("plan", help="show or check the Strategic Plan config")
+    psub = plan.add_subparsers(dest="plan_command", metavar="SUBCOMMAND")
+    show = psub.add_parser("show", help="print outcomes, sub-outcomes, aims, commitments and indicators")
+    show.add_argument("plan", nargs="?", help="plan id, e.g. 2022-26 (default: the current plan)")
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+    show.set_defaults(func=cmd_plan_show)
+    check = psub.add_parser("check", help="check the config; exit 0 if valid, 1 if not")
+    check.add_argument("plan", nargs="?", help="plan id (default: every plan)")
+    check.add_argument("--json", action="store_true")
+    check.set_defaults(func=cmd_plan_check)
+
+    tr = sub.add_parser("trackers", help="write one tracker workbook per department for a period")
+    tr.add_argument("--period", required=True, help="reporting quarter, e.g. 2025/26-Q2")
+    tr.add_argument("--out", required=True, help="folder to write the workbooks to")
+    tr.add_argument("--department", help="only this department id, e.g. ET")
+    tr.add_argument("--store", type=Path, help="history store to pre-fill previous values from")
+    tr.add_argument("--json", action="store_true")
+    tr.set_defaults(func=cmd_trackers)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    from plan_reports.config import ConfigError
+
+    try:
+        return func(args)
+    except ConfigError as e:
+        if getattr(args, "json", False):
+            _print_json({"valid": False, "problems": [p.__dict__ for p in e.problems]})
+        else:
+            print(f"The config has {len(e.problems)} problem(s):", file=sys.stderr)
+            for prob in e.problems:
+                print(f"  {prob}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except UsageError as e:
+        print(f"plan-reports: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
