@@ -77,7 +77,7 @@ def cmd_trackers(args: argparse.Namespace) -> int:
     cfg = _config(args)
     period = _period(args.period)
     depts = [args.department] if args.department else None
-    written = write_trackers(cfg, period, Path(args.out), departments=depts, store=args.store)
+    written = write_trackers(cfg, period, Path(args.out), departments=depts)
     if args.json:
         _print_json({"period": str(period), "files": [str(p) for p in written]})
     else:
@@ -107,7 +107,6 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--period", required=True, help="reporting quarter, e.g. 2025/26-Q2")
     tr.add_argument("--out", required=True, help="folder to write the workbooks to")
     tr.add_argument("--department", help="only this department id, e.g. ET")
-    tr.add_argument("--store", type=Path, help="history store to pre-fill previous values from")
     tr.add_argument("--json", action="store_true")
     tr.set_defaults(func=cmd_trackers)
     return p

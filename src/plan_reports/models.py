@@ -60,6 +60,10 @@ class PeriodValue(Model):
     note: str | None = None
 
 
+class Target(PeriodValue):
+    period: PeriodId  # targets are set for reporting periods, so trackers can pick this period's
+
+
 class Range(Model):
     low: float
     high: float
@@ -93,7 +97,7 @@ class Indicator(Model):
     range: Range | None = None
     rate: Rate | None = None
     baselines: list[PeriodValue] = []
-    targets: list[PeriodValue] = []
+    targets: list[Target] = []
     source_names: list[str] = []
 
     @model_validator(mode="after")
@@ -240,6 +244,7 @@ class Calendar(Model):
 class TrackerSettings(Model):
     protection_password: str = ""
     template_version: str = "1.0"
+    rag_preview_tolerance: float = Field(0.10, ge=0, le=1)
 
 
 class Settings(Model):

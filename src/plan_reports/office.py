@@ -1,0 +1,40 @@
+"""LibreOffice, headless: recalculate workbooks and render documents to PDF.
+
+Each call gets its own user profile so parallel runs (tests, scheduler, ribbon) never share a lock.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+
+class OfficeError(RuntimeError):
+    pass
+
+
+def soffice() -> str:
+    exe = shutil.which("soffice") or shutil.which("libreoffice")
+    if not exe:
+        raise OfficeError("LibreOffice is not installed: run scripts/install-office.sh (or apt-get install libreoffice-calc)")
+    return exe
+
+
+def convert(src: Path, out_dir: Path, fmt: str, timeout: int = 180) -> Path:
+    """Open `src` in LibreOffice and save it as `fmt` (e.g. 'pdf', 'xlsx') in `out_dir`; return the new file."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="lo-profile-") as profile:
+        cmd = [soffice(), f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+               "--convert-to", fmt, "--outdir", str(out_dir), str(src)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    produced = out_dir / f"{src.stem}.{fmt.split(':')[0]}"
+    if proc.returncode != 0 or not produced.exists():
+        raise OfficeError(f"LibreOffice could not convert {src.name} to {fmt}: {proc.stderr.strip() or proc.stdout.strip()}")
+    return produced
+
+
+def recalculate(src: Path, out_dir: Path) -> Path:
+    """Load in LibreOffice Calc (which calculates every formula) and save back as .xlsx with cached values."""
+    return convert(src, out_dir, 'xlsx:Calc MS Excel 2007 XML')

@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from plan_reports.cli import main
+from plan_reports.config import Config
+from plan_reports.office import recalculate
+from plan_reports.periods import Period
+from plan_reports.trackers import (
+    COMMITMENT_COLUMNS,
+    FIRST_ROW,
+    HEADER_ROW,
+    SHEET_COMMITMENTS,
+    SHEET_INDICATORS,
+    SHEET_META,
+    col_letter,
+    default_data_period,
+    indicator_columns,
+    target_for,
+    write_trackers,
+)
+
+PERIOD = Period.parse("2025/26-Q2")
+PINNED = datetime(2025, 10, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def trackers(config: Config, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    return write_trackers(config, PERIOD, tmp_path_factory.mktemp("trackers"), generated_at=PINNED)
+
+
+def data_rows(ws) -> range:
+    last = FIRST_ROW
+    while ws.cell(last + 1, 1).value:
+        last += 1
+    return range(FIRST_ROW, last + 1)
+
+
+def test_one_tracker_per_department_named_by_department_and_period(trackers: list[Path], config: Config) -> None:
+    assert sorted(p.name for p in trackers) == sorted(f"Tracker_{d.id}_2025-26-Q2.xlsx" for d in config.organisation.departments)
+
+
+def test_rows_are_the_departments_indicators_and_commitments(trackers: list[Path], config: Config) -> None:
+    plan = config.plans["2022-26"]
+    for path in trackers:
+        dept = path.name.split("_")[1]
+        wb = openpyxl.load_workbook(path)
+        ind_ids = [wb[SHEET_INDICATORS].cell(r, 1).value for r in data_rows(wb[SHEET_INDICATORS])]
+        com_ids = [wb[SHEET_COMMITMENTS].cell(r, 1).value for r in data_rows(wb[SHEET_COMMITMENTS])]
+        assert ind_ids == [i.id for _, _, i in plan.indicators() if i.department == dept]
+        assert com_ids == [c.id for _, _, c in plan.commitments() if c.lead == dept]
+
+
+def test_every_input_column_validated_formatted_and_unlocked(trackers: list[Path]) -> None:
+    for path in trackers:
+        wb = openpyxl.load_workbook(path)
+        for sheet, cols in ((SHEET_INDICATORS, indicator_columns(PERIOD)), (SHEET_COMMITMENTS, COMMITMENT_COLUMNS)):
+            ws = wb[sheet]
+            assert ws.protection.sheet, f"{path.name}!{sheet} is not protected"
+            assert [ws.cell(HEADER_ROW, i + 1).value for i in range(len(cols))] == [c.header for c in cols]
+            validated = set()
+            for dv in ws.data_validations.dataValidation:
+                assert dv.showErrorMessage and dv.showInputMessage and dv.prompt and dv.error
+                for rng in dv.sqref.ranges:
+                    for row in ws.iter_rows(min_row=rng.min_row, max_row=rng.max_row, min_col=rng.min_col, max_col=rng.max_col):
+                        validated.update(c.coordinate for c in row)
+            for r in data_rows(ws):
+                for col in cols:
+                    cell = ws[f"{col_letter(cols, col.key)}{r}"]
+                    na = cell.fill.fgColor.rgb.endswith("D9D9D9")  # numerator/denominator of a non-rate indicator
+                    if col.input and not na:
+                        assert not cell.protection.locked, f"{path.name}!{sheet}!{cell.coordinate} input is locked"
+                        assert cell.coordinate in validated, f"{path.name}!{sheet}!{cell.coordinate} has no validation"
+                    else:
+                        assert cell.protection.locked, f"{path.name}!{sheet}!{cell.coordinate} should be locked"
+            for key in ("value", "target") if sheet == SHEET_INDICATORS else ("percent_complete", "start_date"):
+                assert ws[f"{col_letter(cols, key)}{FIRST_ROW}"].number_format != "General"
+
+
+def test_no_macros_and_xlsx_content_type(trackers: list[Path]) -> None:
+    for path in trackers:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+            assert not [n for n in names if "vbaProject" in n or n.endswith(".bin")]
+            assert "macroEnabled" not in z.read("[Content_Types].xml").decode()
+
+
+def test_metadata_in_properties_and_very_hidden_sheet(trackers: list[Path]) -> None:
+    wb = openpyxl.load_workbook(trackers[0])
+    props = {p.name: p.value for p in wb.custom_doc_props.props}
+    dept = trackers[0].name.split("_")[1]
+    assert props["pr_template_version"] == "1.0" and props["pr_department"] == dept
+    assert props["pr_period"] == "2025/26-Q2" and props["pr_plan_id"] == "2022-26"
+    assert props["pr_generated_at"] == "2025-10-01T09:00:00+00:00"
+    assert wb[SHEET_META].sheet_state == "veryHidden"
+    assert dict(wb[SHEET_META].iter_rows(values_only=True))["period"] == "2025/26-Q2"
+    assert wb.security.lockStructure
+
+
+def test_generation_is_reproducible(config: Config, tmp_path: Path) -> None:
+    a = write_trackers(config, PERIOD, tmp_path / "a", ["ET"], generated_at=PINNED)[0]
+    b = write_trackers(config, PERIOD, tmp_path / "b", ["ET"], generated_at=PINNED)[0]
+    wa, wb_ = openpyxl.load_workbook(a), openpyxl.load_workbook(b)
+    for name in wa.sheetnames:
+        assert [list(r) for r in wa[name].iter_rows(values_only=True)] == [list(r) for r in wb_[name].iter_rows(values_only=True)]
+
+
+def test_target_only_for_a_period_that_covers_this_one(config: Config) -> None:
+    ind = {i.id: i for _, _, i in config.plans["2022-26"].indicators()}
+    assert target_for(ind["SCPC-01"], PERIOD) is None  # net zero by 2029/30 is not this quarter's target
+    assert target_for(ind["SETI2-06"], PERIOD) == 6700
+    assert target_for(ind["SCPC-04"], Period.parse("2024/25-Q4")) == 64
+
+
+def test_period_the_data_covers_follows_lag_and_frequency(config: Config) -> None:
+    ind = {i.id: i for _, _, i in config.plans["2022-26"].indicators()}
+    assert default_data_period(ind["CG1-01"], PERIOD, 56) == "2025/26-Q2"  # survey, 1 month lag
+    assert default_data_period(ind["CG3-01"], PERIOD, 56) == "2024/25-Q4"  # WasteDataFlow, 6 months
+    assert default_data_period(ind["SW3-01"], PERIOD, 56) == "2022/23"  # PHOF, 24 months
+
+
+def test_cli_writes_one_department(tmp_path: Path, capsys) -> None:
+    assert main(["trackers", "--period", "2025/26-Q2", "--out", str(tmp_path), "--department", "PH", "--json"]) == 0
+    assert (tmp_path / "Tracker_PH_2025-26-Q2.xlsx").exists()
+    assert main(["trackers", "--period", "2025/26-Q9", "--out", str(tmp_path)]) == 2
+    assert main(["trackers", "--period", "2025/26-Q2", "--out", str(tmp_path), "--department", "XX"]) == 1
+
+
+# (polarity, value, target, range low, range high, expected RAG text)
+RAG_CASES = [
+    ("Higher is better", 40, 40, None, None, "Green"),        # exactly at target
+    ("Higher is better", 41, 40, None, None, "Green"),
+    ("Higher is better", 38.98, 40, None, None, "Amber"),     # 2.6% short, tolerance 10%
+    ("Higher is better", 36, 40, None, None, "Amber"),        # exactly at the tolerance
+    ("Higher is better", 35.9, 40, None, None, "Red"),
+    ("Lower is better", 2.0, 2.7, None, None, "Green"),
+    ("Lower is better", 2.97, 2.7, None, None, "Amber"),      # exactly at the tolerance
+    ("Lower is better", 3.5, 2.7, None, None, "Red"),
+    ("Lower is better", 0, 0, None, None, "Green"),           # net zero reached
+    ("Higher is better", 55, None, None, None, "No target"),  # missing target
+    ("Lower is better", None, 10, None, None, "No value"),    # missing value
+    ("Higher is better", "n/a", 10, None, None, "Check value"),
+    ("Within a range", 95, None, 90, 105, "Green"),
+    ("Within a range", 85, None, 90, 105, "Amber"),
+    ("Within a range", 120, None, 90, 105, "Red"),
+    ("Data only", 12, 10, None, None, "Data only"),
+]
+
+
+@pytest.mark.office
+def test_rag_preview_recalculated_by_libreoffice(trackers: list[Path], tmp_path: Path) -> None:
+    src = next(p for p in trackers if "_CE_" in p.name)  # the largest department: enough rows for every case
+    cols = indicator_columns(PERIOD)
+    L = {c.key: col_letter(cols, c.key) for c in cols}
+    wb = openpyxl.load_workbook(src)
+    ws = wb[SHEET_INDICATORS]
+    assert len(data_rows(ws)) >= len(RAG_CASES)
+    for r, (pol, value, target, low, high, _) in enumerate(RAG_CASES, FIRST_ROW):
+        ws[f"{L['polarity']}{r}"], ws[f"{L['value']}{r}"], ws[f"{L['target']}{r}"] = pol, value, target
+        ws[f"{L['range_low']}{r}"], ws[f"{L['range_high']}{r}"] = low, high
+    filled = tmp_path / "filled.xlsx"
+    wb.save(filled)
+    out = recalculate(filled, tmp_path / "lo")
+    calc = openpyxl.load_workbook(out, data_only=True)
+    got = [calc[SHEET_INDICATORS][f"{L['rag_preview']}{r}"].value for r in range(FIRST_ROW, FIRST_ROW + len(RAG_CASES))]
+    assert got == [c[-1] for c in RAG_CASES]
+
+
+@pytest.mark.office
+def test_every_tracker_recalculates_without_errors_and_keeps_metadata(trackers: list[Path], tmp_path: Path) -> None:
+    for path in trackers:
+        out = recalculate(path, tmp_path / path.stem)
+        wb = openpyxl.load_workbook(out, data_only=True)
+        for ws in wb.worksheets:
+            for row in ws.iter_rows(values_only=True):
+                errors = [v for v in row if isinstance(v, str) and v.startswith("#") and v.endswith(("!", "?", "A"))]
+                assert not errors, f"{path.name}!{ws.title}: {errors}"
+        ind = wb[SHEET_INDICATORS]
+        rag = col_letter(indicator_columns(PERIOD), "rag_preview")
+        assert {ind[f"{rag}{r}"].value for r in data_rows(ind)} <= {"No value", "Data only"}
+        checks = col_letter(COMMITMENT_COLUMNS, "checks")
+        com = wb[SHEET_COMMITMENTS]
+        assert {com[f"{checks}{r}"].value for r in data_rows(com)} <= {"Choose a status"}
+        props = {p.name: p.value for p in wb.custom_doc_props.props}
+        assert props.get("pr_period") == "2025/26-Q2" and props.get("pr_template_version") == "1.0"
+        assert wb[SHEET_META].sheet_state in ("veryHidden", "hidden")  # LibreOffice has no very-hidden state
+        assert dict(wb[SHEET_META].iter_rows(values_only=True))["department"] == path.name.split("_")[1]
+        assert wb.security is not None  # LibreOffice writes <workbookProtection/> back without lockStructure
