@@ -23,3 +23,13 @@ def config_copy(tmp_path: Path) -> Path:
     dst = tmp_path / "config"
     shutil.copytree(CONFIG, dst)
     return dst
+
+
+@pytest.fixture(scope="session")
+def samples(config: Config, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Valid filled trackers for 2025/26-Q2, one per department (read-only: copy before changing)."""
+    from plan_reports.periods import Period
+    from plan_reports.samples import write_samples
+
+    out = tmp_path_factory.mktemp("samples")
+    return {p.name.split("_")[1]: p for p in write_samples(config, Period.parse("2025/26-Q2"), out, seed=7)}

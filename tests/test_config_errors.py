@@ -138,3 +138,15 @@ def test_reference_problems_are_all_listed(config_copy: Path) -> None:
     edit(config_copy, PLAN, "department: PH", "department: HEALTH")
     edit(config_copy, PLAN, "aim: GC2.A2", "aim: GC2.A9")
     assert len(problems(config_copy)) == 2
+
+
+def test_scoring_rule_for_unknown_indicator(config_copy: Path) -> None:
+    line = edit(config_copy, "scoring.yaml", "CG3-01: {type: improvement}", "CG9-99: {type: improvement}")
+    p = only(config_copy)
+    assert p.file.endswith("scoring.yaml") and p.line == line and p.path == "rag.indicators.CG9-99"
+
+
+def test_floor_rule_needs_a_floor(config_copy: Path) -> None:
+    line = edit(config_copy, "scoring.yaml", "IO2-02: {type: floor, floor: 60}", "IO2-02: {type: floor}")
+    p = only(config_copy)
+    assert p.line == line and p.path == "rag.indicators.IO2-02" and "floor" in p.message

@@ -86,6 +86,75 @@ def cmd_trackers(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _progress(total: int, label: str) -> Any:
+    """A rich progress bar on a terminal; nothing when output is piped or --json is used."""
+    import contextlib
+
+    if not sys.stderr.isatty() or total < 2:
+        return contextlib.nullcontext(lambda: None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    @contextlib.contextmanager
+    def bar() -> Any:
+        with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True) as p:
+            task = p.add_task(label, total=total)
+            yield lambda: p.advance(task)
+
+    return bar()
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from plan_reports.validate import annotate, find_submissions, validate_file
+
+    cfg = _config(args)
+    expected = _period(args.period) if args.period else None
+    files, missing = find_submissions(args.paths)
+    for m in missing:
+        print(f"plan-reports: no such file or folder: {m}", file=sys.stderr)
+    if not files:
+        print("plan-reports: no workbooks to validate", file=sys.stderr)
+        return EXIT_USAGE
+    reports = []
+    with _progress(0 if args.json else len(files), "Validating") as tick:
+        for f in files:
+            reports.append(validate_file(f, cfg, expected_period=expected))
+            tick()
+    annotated = {}
+    if args.annotate:
+        for rep in reports:
+            out = annotate(rep, Path(args.annotate))
+            if out:
+                annotated[str(rep.path)] = str(out)
+    if args.json:
+        data = {"files": [r.to_dict() | ({"annotated": annotated[str(r.path)]} if str(r.path) in annotated else {})
+                          for r in reports]}
+        _print_json(data)
+    else:
+        from plan_reports.report import print_validation
+
+        print_validation(reports, annotated)
+    if not any(r.readable for r in reports) or missing:
+        return EXIT_USAGE
+    return EXIT_OK if all(r.valid for r in reports) else EXIT_PROBLEMS
+
+
+def cmd_sample_submissions(args: argparse.Namespace) -> int:
+    from plan_reports.samples import write_samples
+
+    cfg = _config(args)
+    period = _period(args.period)
+    n = args.count if args.count is not None else len(cfg.organisation.departments)
+    if args.count is not None and args.count < 1:
+        raise UsageError("--count must be at least 1")
+    with _progress(0 if args.json else n, "Writing samples") as tick:
+        written = write_samples(cfg, period, Path(args.out), count=args.count, seed=args.seed, progress=tick)
+    if args.json:
+        _print_json({"period": str(period), "seed": args.seed, "files": [str(p) for p in written]})
+    else:
+        print(f"wrote {len(written)} sample submission(s) for {period} to {args.out}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="plan-reports", description="Strategic Plan performance reporting.")
     p.add_argument("--version", action="version", version=f"plan-reports {__version__}")
@@ -109,6 +178,21 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--department", help="only this department id, e.g. ET")
     tr.add_argument("--json", action="store_true")
     tr.set_defaults(func=cmd_trackers)
+
+    sm = sub.add_parser("sample-submissions", help="write filled, realistic trackers (tests, demo, benchmarks)")
+    sm.add_argument("--period", required=True)
+    sm.add_argument("--out", required=True)
+    sm.add_argument("--count", type=int, help="write N trackers from distinct service teams (scale tests)")
+    sm.add_argument("--seed", type=int, default=1)
+    sm.add_argument("--json", action="store_true")
+    sm.set_defaults(func=cmd_sample_submissions)
+
+    va = sub.add_parser("validate", help="check submitted trackers; exit 0 valid, 1 problems, 2 nothing readable")
+    va.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="workbook or folder (searched recursively)")
+    va.add_argument("--period", help="the period the submissions must be for, e.g. 2025/26-Q2")
+    va.add_argument("--annotate", metavar="DIR", help="write a marked-up copy of each workbook here for the department")
+    va.add_argument("--json", action="store_true")
+    va.set_defaults(func=cmd_validate)
     return p
 
 

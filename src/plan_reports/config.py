@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from plan_reports.models import Calendar, Organisation, Plan, Settings
+from plan_reports.models import Calendar, Organisation, Plan, Scoring, Settings
 from plan_reports.periods import Period
 
 M = TypeVar("M", bound=BaseModel)
@@ -202,6 +202,7 @@ class Config:
     organisation: Organisation
     calendar: Calendar
     settings: Settings
+    scoring: Scoring
 
     def plan(self, plan_id: str | None = None) -> Plan:
         """The named plan, or the one current today (the approved plan covering today, else the latest)."""
@@ -273,6 +274,7 @@ def load_config(root: Path | None = None) -> Config:
 
     _, org = load(root / "organisation.yaml", Organisation)
     _, cal = load(root / "calendar.yaml", Calendar)
+    scoring_doc, scoring = load(root / "scoring.yaml", Scoring)
     settings_path = root / "settings.yaml"
     settings = load(settings_path, Settings)[1] if settings_path.exists() else Settings()
     plan_files = sorted((root / "plans").glob("*.yaml"))
@@ -296,6 +298,11 @@ def load_config(root: Path | None = None) -> Config:
         if plan.id in plans:
             problems.append(doc.problem(("id",), f"plan id '{plan.id}' is used by two files"))
         plans[plan.id] = plan
-    if problems or org is None or cal is None or settings is None:
+    if scoring is not None and scoring_doc is not None and len(plans) == len(plan_files):  # else they would cascade
+        known = {i.id for p in plans.values() for _, _, i in p.indicators()}
+        for ind_id in scoring.rag.indicators:
+            if ind_id not in known:
+                problems.append(scoring_doc.problem(("rag", "indicators", ind_id), f"no indicator '{ind_id}' in any plan"))
+    if problems or org is None or cal is None or settings is None or scoring is None:
         raise ConfigError(problems)
-    return Config(root, plans, org, cal, settings)
+    return Config(root, plans, org, cal, settings, scoring)

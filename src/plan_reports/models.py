@@ -251,3 +251,71 @@ class Settings(Model):
     store: str = "workbooks/history.sqlite"
     outputs: str = "workbooks/out"
     tracker: TrackerSettings = TrackerSettings()
+
+
+class RagRule(Model):
+    """tolerance: Amber within tolerance_pct of target. floor: Amber at or better than `floor`.
+    improvement: short of target is Amber only if better than the same period last year."""
+
+    type: Literal["tolerance", "floor", "improvement"]
+    tolerance_pct: float = Field(10, ge=0, le=100)
+    floor: float | None = None
+
+    @model_validator(mode="after")
+    def _floor_needed(self) -> RagRule:
+        if self.type == "floor" and self.floor is None:
+            raise ValueError("a floor rule needs `floor: <value>`")
+        return self
+
+
+class RagConfig(Model):
+    default: RagRule
+    indicators: dict[str, RagRule] = {}
+
+    def rule_for(self, indicator_id: str) -> RagRule:
+        return self.indicators.get(indicator_id, self.default)
+
+
+class DirectionConfig(Model):
+    no_change_threshold_pct: float = Field(1.0, ge=0, le=100)
+    trend_points: int = Field(0, ge=0, le=20)
+
+    @model_validator(mode="after")
+    def _points(self) -> DirectionConfig:
+        if self.trend_points in (1, 2):
+            raise ValueError("trend_points is 0 (compare two points) or at least 3")
+        return self
+
+
+class StalenessConfig(Model):
+    grace_months: int = Field(3, ge=0, le=24)
+
+
+class CommitmentScoring(Model):
+    behind_margin_pct: float = Field(20, ge=0, le=100)
+    ahead_margin_pct: float = Field(40, ge=0, le=100)
+
+
+class Thresholds(Model):
+    Green: float
+    Amber: float
+
+
+class RollupJudgement(Model):
+    points: Thresholds
+    share_green: Thresholds
+
+
+class RollupConfig(Model):
+    method: Literal["points", "share_green"] = "points"
+    points: dict[Literal["Green", "Amber", "Red"], float] = {"Green": 3, "Amber": 2, "Red": 1}
+    judgement: RollupJudgement
+    minimum_coverage_pct: float = Field(50, ge=0, le=100)
+
+
+class Scoring(Model):
+    rag: RagConfig
+    direction: DirectionConfig = DirectionConfig()
+    staleness: StalenessConfig = StalenessConfig()
+    commitments: CommitmentScoring = CommitmentScoring()
+    rollup: RollupConfig

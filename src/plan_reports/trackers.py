@@ -127,6 +127,7 @@ class TrackerMeta:
     period: str
     generated_at: str
     config_hash: str
+    team: str = ""  # a service team within the department, when trackers go to teams
 
     def as_pairs(self) -> list[tuple[str, str]]:
         return [
@@ -134,14 +135,16 @@ class TrackerMeta:
             ("template_version", self.template_version),
             ("plan_id", self.plan_id),
             ("department", self.department),
+            ("team", self.team),
             ("period", self.period),
             ("generated_at", self.generated_at),
             ("config_hash", self.config_hash),
         ]
 
 
-def tracker_filename(department: str, period: Period) -> str:
-    return f"Tracker_{department}_{str(period).replace('/', '-')}.xlsx"
+def tracker_filename(department: str, period: Period, team: str = "") -> str:
+    who = f"{department}_{team}" if team else department
+    return f"Tracker_{who}_{str(period).replace('/', '-')}.xlsx"
 
 
 def _department_items(plan: Plan, dept: str) -> tuple[list[tuple[str, Indicator]], list[tuple[str, Any]]]:
@@ -527,7 +530,7 @@ def _lock_structure(wb: Workbook, password: str) -> None:
 
 
 def build_tracker(cfg: Config, plan: Plan, dept_id: str, period: Period, prefill: Prefill | None = None,
-                  generated_at: datetime | None = None) -> Workbook:
+                  generated_at: datetime | None = None, team: str = "") -> Workbook:
     """The whole workbook in memory: pure apart from the clock, which callers may pin."""
     from openpyxl import Workbook
 
@@ -547,7 +550,7 @@ def build_tracker(cfg: Config, plan: Plan, dept_id: str, period: Period, prefill
     _lists_sheet(wb)
     stamp = (generated_at or datetime.now(UTC)).replace(microsecond=0).isoformat()
     _metadata(wb, TrackerMeta(cfg.settings.tracker.template_version, plan.id, dept_id, str(period), stamp,
-                              cfg.config_hash))
+                              cfg.config_hash, team))
     _lock_structure(wb, password)
     wb.active = 1
     wb.calculation.fullCalcOnLoad = True  # no cached values are written: ask Excel to calculate on open

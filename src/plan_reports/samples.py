@@ -1,0 +1,255 @@
+"""Realistic filled trackers for tests, the demo and benchmarks.
+
+Values are a pure function of (seed, indicator, period), so trackers made in separate runs form one coherent history:
+they start from the plan's baselines, follow a per-indicator trend with noise, miss some values (with reasons) and
+carry commentary where they are Red. The same seed gives the same bytes apart from the file timestamps.
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from plan_reports.atomic import atomic_path
+from plan_reports.models import FREQUENCY_MONTHS, Indicator, Plan
+from plan_reports.periods import Period
+from plan_reports.score import rate_indicator
+from plan_reports.trackers import (
+    COMMITMENT_COLUMNS,
+    FIRST_ROW,
+    SHEET_COMMITMENTS,
+    SHEET_INDICATORS,
+    Prefill,
+    build_tracker,
+    col_letter,
+    default_data_period,
+    indicator_columns,
+    target_for,
+    tracker_filename,
+)
+
+if TYPE_CHECKING:
+    from plan_reports.config import Config
+
+DEFAULT_LEVELS = {
+    "percent": (20, 85), "percentage_points": (3, 15), "count": (40, 4000), "rate_per_1000": (5, 80),
+    "rate_per_10000": (30, 600), "rate_per_100000": (100, 900), "gbp": (15000, 32000), "gbp_millions": (5, 60),
+    "tco2e": (2, 12000), "ktco2e": (300, 1500), "kg": (400, 600), "hectares": (10, 60), "score": (7, 40),
+    "years": (62, 66), "days": (7, 12), "ratio": (2, 9),
+}
+OFFICERS = ("A. Patel", "B. Hughes", "C. Okafor", "D. Smith", "E. Kowalski", "F. Begum", "G. Walsh", "H. Chen",
+            "I. Mensah", "J. Taylor", "K. O'Brien", "L. Nowak")
+
+
+def _rng(*parts: Any) -> random.Random:
+    return random.Random(zlib.crc32("|".join(map(str, parts)).encode()))
+
+
+def _quarter_index(p: Period) -> int:
+    q = p.quarters()[0]
+    return q.fy * 4 + q.n - 1
+
+
+@dataclass(frozen=True)
+class Profile:
+    """An indicator's simulated behaviour: level at the plan's start, yearly drift, noise."""
+
+    level: float
+    drift: float  # share per year, signed
+    noise: float  # share
+
+
+def profile(ind: Indicator, seed: int) -> Profile:
+    r = _rng(seed, ind.id, "profile")
+    if ind.range is not None:
+        level = (ind.range.low + ind.range.high) / 2
+    elif ind.baselines:
+        level = ind.baselines[-1].value
+    else:
+        lo, hi = DEFAULT_LEVELS[ind.unit]
+        level = r.uniform(lo, hi)
+    return Profile(level, r.uniform(-0.06, 0.06), r.uniform(0.005, 0.04))
+
+
+def simulated_value(ind: Indicator, period: Period, seed: int, start: Period) -> float:
+    """The value an indicator shows for `period`; annual and six-monthly measures hold across their span."""
+    prof = profile(ind, seed)
+    months = FREQUENCY_MONTHS[ind.frequency]
+    span = Period.containing(period.start, "Y" if months == 12 else "H" if months == 6 else "Q")
+    t = (_quarter_index(span) - _quarter_index(start)) / 4
+    noise = _rng(seed, ind.id, str(span)).gauss(0, prof.noise)
+    v = prof.level * (1 + prof.drift * t + noise)
+    if ind.unit == "percent":
+        v = min(99.5, max(0.2, v))
+    v = max(v, 0.0) if ind.unit not in ("percentage_points", "gbp", "gbp_millions", "score") else v
+    return round(v) if ind.unit == "count" else round(v, ind.decimals)
+
+
+def simulated_target(ind: Indicator, period: Period, seed: int, start: Period) -> float | None:
+    planned = target_for(ind, period)
+    if planned is not None or ind.polarity in ("data_only", "within_range"):
+        return planned
+    r = _rng(seed, ind.id, "target", period.fy)
+    if r.random() < 0.08:
+        return None  # a few indicators without a target this year
+    base = simulated_value(ind, Period(period.fy, "Y", 1).quarters()[0], seed, start)
+    stretch = r.uniform(-0.06, 0.06)
+    t = base * (1 + stretch) if ind.polarity == "higher_better" else base * (1 - stretch)
+    if ind.unit == "percent":
+        t = min(t, 100.0)
+    return round(t) if ind.unit == "count" else round(t, ind.decimals)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Real-life trouble to plant in a set of submissions."""
+
+    missing_share: float = 0.07
+    invalid: bool = False  # plant errors a validator must catch
+
+
+def _indicator_row(ind: Indicator, period: Period, seed: int, start: Period, cutoff: int, cfg: Config,
+                   team: str, scen: Scenario) -> dict[str, Any]:
+    r = _rng(seed, ind.id, str(period), team, "row")
+    row: dict[str, Any] = {"data_period": default_data_period(ind, period, cutoff)}
+    target = simulated_target(ind, period, seed, start)
+    row["target"] = target
+    if r.random() < scen.missing_share:
+        row["data_status"] = "Not yet available"
+        row["reason"] = f"Awaiting publication by {ind.source}; expected before the next return."
+        return row
+    value = simulated_value(ind, period, seed, start)
+    if ind.rate:
+        den = max(1, round(r.uniform(200, 20000)))
+        num = round(value * den / ind.rate.multiplier, 2)
+        row["numerator"], row["denominator"] = num, den
+        value = round(num / den * ind.rate.multiplier, ind.decimals)
+    row["value"] = value
+    row["data_status"] = "Provisional" if r.random() < 0.2 else "Final"
+    last_year = simulated_value(ind, period.year_earlier(), seed, start)
+    rating = rate_indicator(ind, cfg.scoring.rag.rule_for(ind.id), value, target, last_year=last_year)
+    if rating.status == "Red":
+        row["commentary"] = (f"Below where we want to be ({rating.reason.removeprefix('Red: ')}). Recovery actions agreed "
+                             "with the service; progress reported to the Outcome Board next quarter.")
+    elif rating.status == "Amber" and r.random() < 0.6:
+        row["commentary"] = "Slightly short of target; the service expects to close the gap by year end."
+    elif r.random() < 0.25:
+        row["commentary"] = "In line with expectations."
+    return row
+
+
+def _commitment_row(c: Any, period: Period, plan_start: date, plan_end: date, seed: int, team: str) -> dict[str, Any]:
+    r = _rng(seed, c.id, str(period), team, "commitment")
+    base = _rng(seed, c.id, "dates")
+    start = plan_start + timedelta(days=base.randrange(0, 540))
+    target = min(plan_end, start + timedelta(days=base.randrange(240, 1200)))
+    today = period.end
+    elapsed = min(1.0, max(0.0, (today - start).days / max((target - start).days, 1)))
+    roll = r.random()
+    if start > today:
+        status, pct = "Not started", 0.0
+    elif (elapsed >= 1.0 and roll < 0.7) or roll < 0.10:
+        status, pct = "Completed", 1.0
+    elif roll < 0.16:
+        status, pct = "Major disruption", round(max(0.0, elapsed - r.uniform(0.2, 0.4)), 2)
+    elif roll < 0.30:
+        status, pct = "Minor disruption", round(max(0.0, elapsed - r.uniform(0.05, 0.2)), 2)
+    elif roll < 0.33:
+        status, pct = "Deferred", round(elapsed * 0.5, 2)
+    else:
+        status, pct = "On track", round(min(0.95, max(0.05, elapsed + r.uniform(-0.08, 0.08))), 2)
+    short = c.text.removeprefix("We will ").split(",")[0].split(" to ")[0][:80]
+    row: dict[str, Any] = {
+        "lead_officer": OFFICERS[base.randrange(len(OFFICERS))], "status": status, "percent_complete": pct,
+        "start_date": start, "target_date": max(target, today + timedelta(days=30)) if status != "Completed" else target,
+        "milestone": f"Quarterly milestone for '{short}' reviewed at the departmental board.",
+        "priorities": f"Next six months: continue to {short[0].lower() + short[1:]} and report outcomes.",
+    }
+    if status == "Completed":
+        row["completion_date"] = min(today, target)
+        row["achievements"] = f"Completed: {short}."
+    elif status in ("On track", "Minor disruption"):
+        row["achievements"] = f"Progress on {short[0].lower() + short[1:]}, with partners engaged."
+    if status in ("Minor disruption", "Major disruption", "Deferred"):
+        row["challenges"] = r.choice([
+            "Recruitment to two key posts has been slower than planned.",
+            "Contractor capacity has delayed delivery; a revised programme is being agreed.",
+            "Partner funding decisions are awaited; contingency options are being prepared.",
+            "Rising demand has diverted staff to frontline work this quarter.",
+        ])
+    return row
+
+
+def _fill(ws: Any, columns: list[Any], row_values: dict[str, dict[str, Any]]) -> None:
+    from plan_reports.xlsxout import put
+
+    letters = {c.key: col_letter(columns, c.key) for c in columns}
+    r = FIRST_ROW
+    while ws.cell(r, 1).value:
+        for key, v in row_values.get(ws.cell(r, 1).value, {}).items():
+            if v is not None:
+                put(ws[f"{letters[key]}{r}"], v)
+        r += 1
+
+
+def _history(plan: Plan, dept: str, period: Period, seed: int, start: Period) -> Prefill:
+    values = {}
+    for _, _, ind in plan.indicators():
+        if ind.department == dept:
+            for p in (period.previous(), period.year_earlier()):
+                if p.start >= start.start:
+                    values[(ind.id, str(p))] = simulated_value(ind, p, seed, start)
+            for b in ind.baselines:
+                values.setdefault((ind.id, b.period), b.value)
+    return Prefill(values, {})
+
+
+def plant_errors(ws_ind: Any, ws_com: Any, period: Period) -> None:
+    """Typical mistakes: text in a number cell, n/a, a Major disruption with no explanation."""
+    from plan_reports.xlsxout import put
+
+    cols = indicator_columns(period)
+    put(ws_ind[f"{col_letter(cols, 'value')}{FIRST_ROW}"], "n/a")
+    put(ws_ind[f"{col_letter(cols, 'value')}{FIRST_ROW + 1}"], "about 40")
+    put(ws_com[f"{col_letter(COMMITMENT_COLUMNS, 'status')}{FIRST_ROW}"], "Major disruption")
+    ws_com[f"{col_letter(COMMITMENT_COLUMNS, 'challenges')}{FIRST_ROW}"] = None
+
+
+def write_sample(cfg: Config, dept: str, period: Period, out: Path, seed: int, team: str = "",
+                 scenario: Scenario = Scenario()) -> Path:
+    plan = cfg.plan_for_period(period)
+    start = Period.parse(plan.starts).quarters()[0]
+    cutoff = cfg.calendar.board_meeting_days_after_period_end
+    stamp = datetime.combine(cfg.submission_deadline(period) - timedelta(days=3), datetime.min.time(), UTC)
+    wb = build_tracker(cfg, plan, dept, period, _history(plan, dept, period, seed, start), stamp, team)
+    ind_rows = {i.id: _indicator_row(i, period, seed, start, cutoff, cfg, team, scenario)
+                for _, _, i in plan.indicators() if i.department == dept}
+    plan_start, plan_end = Period.parse(plan.starts).start, Period.parse(plan.ends).end
+    com_rows = {c.id: _commitment_row(c, period, plan_start, plan_end, seed, team)
+                for _, _, c in plan.commitments() if c.lead == dept}
+    _fill(wb[SHEET_INDICATORS], indicator_columns(period), ind_rows)
+    _fill(wb[SHEET_COMMITMENTS], COMMITMENT_COLUMNS, com_rows)
+    if scenario.invalid:
+        plant_errors(wb[SHEET_INDICATORS], wb[SHEET_COMMITMENTS], period)
+    target = Path(out) / tracker_filename(dept, period, team)
+    with atomic_path(target) as tmp:
+        wb.save(tmp)
+    return target
+
+
+def write_samples(cfg: Config, period: Period, out: Path, *, count: int | None = None, seed: int = 1,
+                  departments: list[str] | None = None, progress: Any = None) -> list[Path]:
+    """One filled tracker per department, or `count` trackers from distinct service teams across departments."""
+    depts = departments or [d.id for d in cfg.organisation.departments]
+    jobs = [(d, "") for d in depts] if count is None else \
+        [(depts[i % len(depts)], f"T{i + 1:04d}") for i in range(count)]
+    written = []
+    for dept, team in jobs:
+        written.append(write_sample(cfg, dept, period, out, seed, team))
+        if progress:
+            progress()
+    return written

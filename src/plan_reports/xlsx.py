@@ -1,0 +1,268 @@
+"""Read submitted workbooks safely and fast.
+
+Defences come before any fast read: python-calamine aborts the whole process on some crafted files (a cell at
+XFD1048576), so the package is checked first from its bytes, with bounded decompression and without an XML parser
+(no entity expansion is possible). Then one text pass over each sheet's XML finds formulas, error cells, merged
+ranges and the true extent of the sheet; calamine reads the values. Nothing is ever written back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_TOTAL_UNCOMPRESSED = 250 * 1024 * 1024
+MAX_MEMBER_UNCOMPRESSED = 100 * 1024 * 1024
+MAX_RATIO = 200  # uncompressed/compressed for any member over 1 MB
+MAX_ENTRIES = 5_000
+MAX_ROWS = 50_000
+MAX_COLS = 1_000
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+class ReadProblem(Exception):
+    """The file cannot be read as a workbook. `code` is a stable issue code."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class SheetScan:
+    name: str
+    part: str
+    state: str
+    max_row: int
+    max_col: int
+    formulas: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    merged: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Package:
+    path: Path
+    data: bytes = field(repr=False)
+    sha256: str
+    macro_enabled: bool
+    sheets: dict[str, SheetScan]
+    custom_props: dict[str, str]
+
+
+_COL_RE = re.compile(r"^([A-Z]{1,3})([0-9]{1,7})$")
+
+
+def col_index(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def col_name(n: int) -> str:
+    s = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def split_ref(ref: str) -> tuple[int, int]:
+    m = _COL_RE.match(ref)
+    if not m:
+        raise ValueError(ref)
+    return int(m.group(2)), col_index(m.group(1))
+
+
+def _sniff(data: bytes, path: Path) -> None:
+    """Name what a non-zip file really is, so the message helps."""
+    if not data:
+        raise ReadProblem("F001", "The file is empty (0 bytes). Save the workbook again and resend it.")
+    if data.startswith(OLE_MAGIC):
+        if b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00i\x00o\x00n\x00I\x00n\x00f\x00o" in data[:2_000_000]:
+            raise ReadProblem("F007", "The workbook is password-protected (encrypted). Remove the password to open "
+                                      "(File > Info > Protect Workbook > Encrypt with Password) and resend it.")
+        raise ReadProblem("F006", "This is a legacy Excel 97-2003 (.xls) file. Open it in Excel and save it as an "
+                                  "Excel Workbook (.xlsx), keeping the tracker's layout.")
+    if data.startswith(ZIP_MAGIC) or data.startswith(b"PK"):
+        return
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml")) or b"<html" in head[:512]:
+        raise ReadProblem("F005", "This is a web page or XML file renamed as a workbook, not an Excel file. "
+                                  "Save the tracker from Excel as .xlsx and resend it.")
+    try:
+        text = data[:4096].decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    if text and all(ch.isprintable() or ch in "\r\n\t" for ch in text) and ("," in text or ";" in text or "\t" in text):
+        raise ReadProblem("F004", "This is a CSV (text) file renamed as a workbook. Save the tracker from Excel "
+                                  "as an Excel Workbook (.xlsx), not CSV, and resend it.")
+    raise ReadProblem("F002", f"{path.name} is not an Excel workbook (its contents are not a spreadsheet). "
+                              "Resend the tracker saved from Excel as .xlsx.")
+
+
+def _bounded_read(z: zipfile.ZipFile, name: str) -> bytes:
+    info = z.getinfo(name)
+    if info.file_size > MAX_MEMBER_UNCOMPRESSED:
+        raise ReadProblem("F008", f"Part {name} would expand to {info.file_size:,} bytes: refused as a possible zip bomb.")
+    with z.open(info) as f:
+        data = f.read(MAX_MEMBER_UNCOMPRESSED + 1)
+    if len(data) > MAX_MEMBER_UNCOMPRESSED:
+        raise ReadProblem("F008", f"Part {name} expands beyond {MAX_MEMBER_UNCOMPRESSED:,} bytes: refused as a possible zip bomb.")
+    if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data[:4096]:
+        raise ReadProblem("F009", f"Part {name} declares a DOCTYPE or XML entities, which Excel never writes; "
+                                  "refused as a possible XML entity attack.")
+    return data
+
+
+def _check_zip(z: zipfile.ZipFile) -> None:
+    infos = z.infolist()
+    if len(infos) > MAX_ENTRIES:
+        raise ReadProblem("F008", f"The package holds {len(infos):,} parts; a workbook has a few dozen. Refused.")
+    total = 0
+    for i in infos:
+        total += i.file_size
+        if i.file_size > 1_000_000 and i.compress_size and i.file_size / i.compress_size > MAX_RATIO:
+            raise ReadProblem("F008", f"Part {i.filename} is compressed {i.file_size // max(i.compress_size, 1):,} to 1, "
+                                      "far beyond any real workbook: refused as a possible zip bomb.")
+    if total > MAX_TOTAL_UNCOMPRESSED:
+        raise ReadProblem("F008", f"The package would expand to {total:,} bytes: refused as a possible zip bomb.")
+
+
+_ATTR_RE = re.compile(r'(\w+)="([^"]*)"')
+_SHEET_RE = re.compile(r"<(?:\w+:)?sheet\b([^>]*)/?>")
+_REL_RE = re.compile(r"<Relationship\b([^>]*)/?>")
+_PROP_RE = re.compile(r'<property\b[^>]*\bname="([^"]*)"[^>]*>\s*<vt:\w+\b[^>]*>([^<]*)</vt:\w+>', re.S)
+_CELL_RE = re.compile(rb"<c\b([^>]*?)(/?)>")
+_REF_RE = re.compile(rb'\br="([A-Z]{1,3})([0-9]{1,7})"')
+_T_E_RE = re.compile(rb'\bt="e"')
+_F_RE = re.compile(rb"\s*<f\b[^>]*?(?:/>|>([^<]*)</f>)")
+_V_RE = re.compile(rb"<v>([^<]*)</v>")
+_MERGE_RE = re.compile(rb'<mergeCell\b[^>]*\bref="([A-Z0-9:]+)"')
+_DIM_RE = re.compile(rb'<dimension\b[^>]*\bref="([A-Z]{1,3}[0-9]{1,7})(?::([A-Z]{1,3})([0-9]{1,7}))?"')
+
+
+def _unescape(s: str) -> str:
+    return s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&")
+
+
+def _scan_sheet(name: str, part: str, state: str, xml: bytes) -> SheetScan:
+    dim = _DIM_RE.search(xml, 0, 4096)
+    if dim and dim.group(2):
+        rows, cols = int(dim.group(3)), col_index(dim.group(2).decode())
+        if rows > MAX_ROWS or cols > MAX_COLS:
+            raise ReadProblem("F010", f"Sheet '{name}' declares {rows:,} rows x {cols:,} columns; a tracker has a few hundred "
+                                      "rows. Refused as too large (delete the stray cells far below or right of the data).")
+    max_row = max_col = 0
+    formulas: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for m in _CELL_RE.finditer(xml):
+        attrs = m.group(1)
+        ref = _REF_RE.search(attrs)
+        if not ref:
+            continue
+        row, col = int(ref.group(2)), col_index(ref.group(1).decode())
+        if row > MAX_ROWS or col > MAX_COLS:
+            raise ReadProblem("F010", f"Sheet '{name}' has a cell at {ref.group(1).decode()}{row}, far outside any tracker. "
+                                      "Refused as too large (delete the stray cell).")
+        max_row, max_col = max(max_row, row), max(max_col, col)
+        if m.group(2):  # self-closing: an empty, styled cell
+            continue
+        coord = f"{ref.group(1).decode()}{row}"
+        f = _F_RE.match(xml, m.end())
+        if f:
+            formulas[coord] = "=" + _unescape((f.group(1) or b"").decode("utf-8", "replace"))
+        if _T_E_RE.search(attrs):
+            v = _V_RE.search(xml, m.end(), m.end() + 400)
+            errors[coord] = v.group(1).decode() if v else "#ERROR"
+    merged = tuple(x.decode() for x in _MERGE_RE.findall(xml))
+    return SheetScan(name, part, state, max_row, max_col, formulas, errors, merged)
+
+
+def _resolve(target: str) -> str:
+    p = PurePosixPath("xl") / target if not target.startswith("/") else PurePosixPath(target.lstrip("/"))
+    parts: list[str] = []
+    for seg in p.parts:
+        if seg == "..":
+            if parts:
+                parts.pop()
+        elif seg != ".":
+            parts.append(seg)
+    return "/".join(parts)
+
+
+def open_package(path: Path) -> Package:
+    """Check a submitted file from its bytes and scan its sheets. Raises ReadProblem with a plain-English message."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ReadProblem("F014", f"The file is {size / 1e6:.0f} MB; a tracker is well under 1 MB. "
+                                      "Resend the tracker without pasted images or extra sheets.")
+        data = path.read_bytes()
+    except OSError as e:
+        raise ReadProblem("F013", f"The file cannot be opened: {e.strerror}.") from e
+    _sniff(data, path)
+    try:
+        z = zipfile.ZipFile(io.BytesIO(data))
+        _check_zip(z)
+        names = set(z.namelist())
+        if "xl/workbook.xml" not in names:
+            if "word/document.xml" in names or "ppt/presentation.xml" in names:
+                raise ReadProblem("F011", "This is a Word or PowerPoint file, not an Excel workbook.")
+            raise ReadProblem("F011", "The package has no workbook inside: it is not an Excel .xlsx file.")
+        content_types = _bounded_read(z, "[Content_Types].xml") if "[Content_Types].xml" in names else b""
+        macro = "xl/vbaProject.bin" in names or b"macroEnabled" in content_types
+        wb_xml = _bounded_read(z, "xl/workbook.xml").decode("utf-8", "replace")
+        rels_xml = _bounded_read(z, "xl/_rels/workbook.xml.rels").decode("utf-8", "replace") \
+            if "xl/_rels/workbook.xml.rels" in names else ""
+        rels = {}
+        for m in _REL_RE.finditer(rels_xml):
+            a = dict(_ATTR_RE.findall(m.group(1)))
+            if "Id" in a and "Target" in a:
+                rels[a["Id"]] = _resolve(a["Target"])
+        sheets: dict[str, SheetScan] = {}
+        for m in _SHEET_RE.finditer(wb_xml):
+            a = dict(_ATTR_RE.findall(m.group(1)))
+            rid = next((v for k, v in a.items() if k == "id"), None)
+            part = rels.get(rid or "")
+            name = _unescape(a.get("name", ""))
+            if not part or part not in names:
+                continue
+            sheets[name] = _scan_sheet(name, part, a.get("state", "visible"), _bounded_read(z, part))
+        props: dict[str, str] = {}
+        if "docProps/custom.xml" in names:
+            custom = _bounded_read(z, "docProps/custom.xml").decode("utf-8", "replace")
+            props = {_unescape(k): _unescape(v) for k, v in _PROP_RE.findall(custom)}
+    except zipfile.BadZipFile as e:
+        raise ReadProblem("F003", "The workbook is damaged or incomplete (it may have been cut off while sending). "
+                                  f"Resend it. ({e})") from e
+    except (zipfile.LargeZipFile, NotImplementedError, EOFError, RuntimeError) as e:
+        raise ReadProblem("F003", f"The workbook's package cannot be read: {e}. Resend it saved from Excel.") from e
+    return Package(path, data, hashlib.sha256(data).hexdigest(), macro, sheets, props)
+
+
+def read_values(pkg: Package, sheet_names: list[str]) -> dict[str, list[list[Any]]]:
+    """Cell values of the named sheets, from A1, via calamine. Call only after `open_package` accepted the file."""
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(pkg.data))
+        out = {}
+        for name in sheet_names:
+            if name in pkg.sheets:
+                out[name] = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        return out
+    except (CalamineError, ValueError, TypeError) as e:
+        raise ReadProblem("F013", f"The workbook's cells cannot be read: {e}. Open it in Excel, save it, and resend it.") from e
