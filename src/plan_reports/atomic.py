@@ -6,6 +6,7 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 
@@ -27,3 +28,9 @@ def atomic_path(target: Path) -> Iterator[Path]:
         os.replace(tmp_path, target)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def set_mtime(path: Path, when: datetime) -> None:
+    """Set when a file was last modified: how a return's arrival is simulated in samples and tests."""
+    ts = when.timestamp()
+    os.utime(path, (ts, ts))

@@ -155,6 +155,119 @@ def cmd_sample_submissions(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _store(args: argparse.Namespace, cfg: Any) -> Path:
+    return Path(args.store) if getattr(args, "store", None) else Path(cfg.settings.store)
+
+
+def cmd_consolidate(args: argparse.Namespace) -> int:
+    from plan_reports.consolidate import consolidate
+    from plan_reports.validate import find_submissions
+
+    cfg = _config(args)
+    period = _period(args.period)
+    folder = Path(args.submissions)
+    if not folder.is_dir():
+        raise UsageError(f"no such folder: {folder}")
+    n = len(find_submissions([folder])[0])
+    with _progress(0 if args.json else n, "Validating returns") as tick:
+        result = consolidate(cfg, period, folder, _store(args, cfg), Path(args.out or cfg.settings.outputs),
+                             progress=tick, notify=_say)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        from plan_reports.report import print_consolidation
+
+        print_consolidation(result)
+    return EXIT_OK if all(s.accepted for s in result.statuses) else EXIT_PROBLEMS
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from plan_reports.score import load_inputs, score_period
+    from plan_reports.store import connect
+
+    cfg = _config(args)
+    period = _period(args.period)
+    store = _store(args, cfg)
+    if not store.exists():
+        raise UsageError(f"no history store at {store}: run consolidate first, or give --store")
+    plan = cfg.plan_for_period(period)
+    con = connect(store)
+    try:
+        scores = score_period(cfg, plan, period, load_inputs(con, cfg, plan, period))
+    finally:
+        con.close()
+    from plan_reports.report import print_scores
+    from plan_reports.score import scores_dict
+
+    if args.json:
+        _print_json(scores_dict(scores))
+    else:
+        print_scores(scores)
+    return EXIT_OK
+
+
+def cmd_history_import(args: argparse.Namespace) -> int:
+    from plan_reports.history import HistoryImportError, import_history
+    from plan_reports.store import connect, store_lock
+
+    cfg = _config(args)
+    where = {}
+    for w in args.where or []:
+        if "=" not in w:
+            raise UsageError(f"--where takes COLUMN=VALUE, not {w!r}")
+        k, v = w.split("=", 1)
+        where[k.strip()] = v.strip()
+    store = _store(args, cfg)
+    results = []
+    with store_lock(store, notify=_say):
+        con = connect(store)
+        try:
+            for f in args.files:
+                try:
+                    results.append(import_history(con, Path(f), cfg, group=args.group, where=where))
+                except (HistoryImportError, OSError) as e:
+                    raise UsageError(str(e)) from None
+        finally:
+            con.close()
+    if args.json:
+        _print_json({"store": str(store), "imports": [r.to_dict() for r in results]})
+    else:
+        for r in results:
+            if r.already_imported:
+                print(f"{r.file}: already imported (same content); nothing to do")
+                continue
+            unknown = f"; skipped {r.skipped} row(s) for {len(r.unknown_indicators)} indicator(s) not in any plan" if r.skipped else ""
+            dup = f"; {r.duplicates} duplicate row(s) ignored (filter with --where)" if r.duplicates else ""
+            print(f"{r.file}: imported {r.rows} value(s) for {', '.join(sorted(r.indicators)) or 'no indicators'}{unknown}{dup}")
+    return EXIT_OK
+
+
+def cmd_history_show(args: argparse.Namespace) -> int:
+    from plan_reports.history import query
+    from plan_reports.store import connect
+
+    cfg = _config(args)
+    store = _store(args, cfg)
+    if not store.exists():
+        raise UsageError(f"no history store at {store}")
+    con = connect(store)
+    try:
+        rows = query(con, args.indicator, args.period)
+    finally:
+        con.close()
+    if args.json:
+        _print_json({"indicator": args.indicator, "values": rows})
+    else:
+        for r in rows:
+            print(f"{r['period']:>10}  {r['area_code']:<10} {r['area_name']:<32} {r['value']}")
+        print(f"{len(rows)} value(s)")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="plan-reports", description="Strategic Plan performance reporting.")
     p.add_argument("--version", action="version", version=f"plan-reports {__version__}")
@@ -193,6 +306,36 @@ def build_parser() -> argparse.ArgumentParser:
     va.add_argument("--annotate", metavar="DIR", help="write a marked-up copy of each workbook here for the department")
     va.add_argument("--json", action="store_true")
     va.set_defaults(func=cmd_validate)
+
+    co = sub.add_parser("consolidate", help="validate, record and score a period's returns; write the consolidated workbook")
+    co.add_argument("--period", required=True)
+    co.add_argument("--submissions", required=True, metavar="DIR", help="folder of returns (searched recursively)")
+    co.add_argument("--store", help="history store (default from config/settings.yaml)")
+    co.add_argument("--out", help="folder for the consolidated workbook (default from config/settings.yaml)")
+    co.add_argument("--json", action="store_true")
+    co.set_defaults(func=cmd_consolidate)
+
+    sc = sub.add_parser("score", help="rate indicators, commitments and aims for a period from the history store")
+    sc.add_argument("--period", required=True)
+    sc.add_argument("--store")
+    sc.add_argument("--json", action="store_true", help="every rating with its reason and inputs")
+    sc.set_defaults(func=cmd_score)
+
+    hi = sub.add_parser("history", help="load or query past values and comparator figures")
+    hsub = hi.add_subparsers(dest="history_command", metavar="SUBCOMMAND")
+    imp = hsub.add_parser("import", help="import tidy CSV/xlsx: area_code, area_name, period, indicator, value")
+    imp.add_argument("files", nargs="+", metavar="FILE")
+    imp.add_argument("--group", help="the comparator group these areas form, e.g. cipfa_nn")
+    imp.add_argument("--where", action="append", metavar="COL=VALUE", help="keep only rows where COL equals VALUE")
+    imp.add_argument("--store")
+    imp.add_argument("--json", action="store_true")
+    imp.set_defaults(func=cmd_history_import)
+    show_h = hsub.add_parser("show", help="list stored values of an indicator")
+    show_h.add_argument("indicator")
+    show_h.add_argument("--period")
+    show_h.add_argument("--store")
+    show_h.add_argument("--json", action="store_true")
+    show_h.set_defaults(func=cmd_history_show)
     return p
 
 
@@ -218,6 +361,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as e:
         print(f"plan-reports: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as e:
+        from plan_reports.store import StoreBusy
+
+        if isinstance(e, StoreBusy):
+            print(f"plan-reports: {e}", file=sys.stderr)
+            return EXIT_PROBLEMS
+        raise
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

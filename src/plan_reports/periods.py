@@ -105,3 +105,14 @@ def is_period_ref(text: str) -> bool:
     except PeriodError:
         return False
     return True
+
+
+def period_start(text: str) -> date | None:
+    """Where a published period starts, for ordering series: 2019/20, 2019/20-Q1, 2019, '2010 - 12'. None if unknown."""
+    t = text.strip()
+    try:
+        return Period.parse(t).start
+    except PeriodError:
+        pass
+    m = re.match(r"^(\d{4})(?:\s*-\s*\d{2,4})?$", t)
+    return date(int(m.group(1)), 1, 1) if m else None

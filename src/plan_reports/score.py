@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, Literal
 
@@ -18,6 +18,7 @@ from plan_reports.models import (
     UNIT_LABELS,
     CommitmentScoring,
     Indicator,
+    Plan,
     Polarity,
     RagRule,
     RollupConfig,
@@ -293,3 +294,266 @@ def rollup(statuses: Iterable[str], directions: Iterable[str], cfg: RollupConfig
     reason = f"{judgement}: {summary} (coverage {coverage:.0f}%{score_txt}){trend}"
     return Rollup(counts, rated, no_data, round(coverage, 1), score, judgement, dirs.get("Improving", 0),
                   dirs.get("Worsening", 0), dirs.get("No change", 0), reason)
+
+
+# ---- scoring a whole period --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One reported or published value of one indicator."""
+
+    reporting_period: str | None  # the return it came in (None for imported history)
+    data_period: str  # the period the figure covers
+    value: float | None
+    target: float | None = None
+    data_status: str | None = None
+    reason: str | None = None
+    commentary: str | None = None
+    source: str = ""
+
+
+@dataclass
+class ScoreInputs:
+    observations: dict[str, list[Observation]] = field(default_factory=dict)  # indicator -> all known, any order
+    comparators: dict[str, dict[str, dict[str, float | None]]] = field(default_factory=dict)  # ind -> period -> area -> v
+    commitments: dict[str, dict[str, Any]] = field(default_factory=dict)  # commitment -> this period's update
+    reported_departments: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class IndicatorScore:
+    indicator_id: str
+    name: str
+    outcome_id: str
+    sub_outcome_id: str
+    aim_id: str
+    department: str
+    unit: str
+    polarity: str
+    statutory: bool
+    value: float | None
+    target: float | None
+    data_period: str | None
+    rating: Rating
+    short_term: str
+    long_term: str
+    trend: str | None
+    previous_value: float | None
+    last_year_value: float | None
+    stale: bool
+    position: Position | None
+    comparator_group: str
+    comparator_period: str | None
+    commentary: str | None
+    source: str
+    history: list[tuple[str, float | None]]
+
+
+@dataclass(frozen=True)
+class CommitmentScore:
+    commitment_id: str
+    text: str
+    outcome_id: str
+    sub_outcome_id: str
+    aim_id: str
+    lead: str
+    role: str
+    assessment: CommitmentAssessment
+    percent_complete: float | None
+    target_date: str | None
+    milestone: str | None
+    achievements: str | None
+    challenges: str | None
+    priorities: str | None
+    lead_officer: str | None
+
+
+@dataclass(frozen=True)
+class LevelScore:
+    level: str  # aim | sub_outcome | outcome
+    id: str
+    title: str
+    indicators: Rollup
+    commitments: Rollup
+    overall: Rollup
+
+
+@dataclass
+class PeriodScores:
+    period: str
+    plan_id: str
+    indicators: list[IndicatorScore]
+    commitments: list[CommitmentScore]
+    levels: list[LevelScore]
+
+    def level(self, level: str, ident: str) -> LevelScore:
+        return next(x for x in self.levels if x.level == level and x.id == ident)
+
+
+def _series(obs: list[Observation]) -> list[tuple[str, float | None, Observation]]:
+    """One point per data period (the latest report of it wins), ordered by when the period starts."""
+    from plan_reports.periods import period_start
+
+    best: dict[str, Observation] = {}
+    for o in sorted(obs, key=lambda o: (o.reporting_period or "", o.source)):
+        if o.value is not None or o.data_period not in best:
+            best[o.data_period] = o
+    keyed = [(period_start(k), k, o) for k, o in best.items()]
+    return [(k, o.value, o) for s, k, o in sorted((x for x in keyed if x[0] is not None), key=lambda x: x[0])]
+
+
+def _year_earlier(points: list[tuple[str, float | None, Observation]], at: str) -> float | None:
+    from plan_reports.periods import period_start
+
+    start = period_start(at)
+    if start is None:
+        return None
+    want = start.replace(year=start.year - 1)
+    return next((v for k, v, _ in points if period_start(k) == want), None)
+
+
+def _score_indicator(cfg: Any, ind: Indicator, o_id: str, s_id: str, period: Period, inputs: ScoreInputs) -> IndicatorScore:
+    sc = cfg.scoring
+    all_obs = inputs.observations.get(ind.id, [])
+    current = next((o for o in sorted(all_obs, key=lambda o: o.source, reverse=True)
+                    if o.reporting_period == str(period)), None)
+    points = [p for p in _series(all_obs) if p[2].reporting_period is None or p[2].reporting_period <= str(period)]
+    value = current.value if current else None
+    at = current.data_period if current and current.data_period else str(period)
+    upto = [p for p in points if p[0] != at]
+    from plan_reports.periods import period_start
+
+    at_start = period_start(at)
+    earlier = [p for p in upto if at_start is None or (period_start(p[0]) or at_start) < at_start]
+    previous = earlier[-1][1] if earlier else None
+    last_year = _year_earlier(points, at)
+    rng = (ind.range.low, ind.range.high) if ind.range else None
+    thr = sc.direction.no_change_threshold_pct
+    if current is None:
+        dept_in = ind.department in inputs.reported_departments
+        missing = "not in the department's return" if dept_in else f"no return received from {ind.department}"
+        rating = rate_indicator(ind, sc.rag.rule_for(ind.id), None, None, missing_reason=missing)
+    else:
+        rating = rate_indicator(ind, sc.rag.rule_for(ind.id), value, current.target, last_year=last_year,
+                                missing_reason=current.reason or current.data_status)
+    short = direction(ind.polarity, previous, value, thr, rng)
+    long = direction(ind.polarity, last_year, value, thr, rng)
+    trend = None
+    n = sc.direction.trend_points
+    if n >= 3:
+        vals = [v for _, v, _ in earlier if v is not None][-(n - 1):] + ([value] if value is not None else [])
+        trend = trend_direction(ind.polarity, vals, thr) if len(vals) >= 3 else "Not comparable"
+    try:
+        dp = Period.parse(at)
+    except ValueError:
+        dp = None
+    stale = value is not None and is_stale(ind, dp, period, sc.staleness.grace_months)
+    position, comp_period = _position(cfg, ind, inputs, at, value)
+    return IndicatorScore(
+        ind.id, ind.name, o_id, s_id, ind.aim, ind.department, ind.unit, ind.polarity, ind.statutory, value,
+        current.target if current else None, at if current else None, rating, short, long, trend, previous, last_year,
+        stale, position, ind.comparator, comp_period, current.commentary if current else None,
+        current.source if current else "", [(k, v) for k, v, _ in points][-12:])
+
+
+def _position(cfg: Any, ind: Indicator, inputs: ScoreInputs, at: str, value: float | None) -> tuple[Position | None, str | None]:
+    """Rank among the comparator group in the latest period where the council has a published or reported value."""
+    from plan_reports.history import is_aggregate
+    from plan_reports.periods import period_start
+
+    by_period = inputs.comparators.get(ind.id, {})
+    ours = cfg.organisation.council.area_code
+    group = next((g for g in cfg.organisation.comparator_groups if g.id == ind.comparator), None)
+    if not by_period or group is None or ind.comparator == "none":
+        return None, None
+    candidates = []
+    for p, areas in by_period.items():
+        vals = {a: v for a, v in areas.items() if not is_aggregate(a)}
+        if ours not in vals or vals[ours] is None:
+            if p == at and value is not None:
+                vals[ours] = value
+            else:
+                continue
+        if len(vals) > 1:
+            candidates.append((period_start(p) or date.min, p, vals))
+    if not candidates:
+        return None, None
+    _, p, vals = max(candidates, key=lambda c: c[0])
+    return comparator_position(vals, ours, ind.polarity, group.name, p), p
+
+
+def score_period(cfg: Any, plan: Plan, period: Period, inputs: ScoreInputs) -> PeriodScores:
+    """Every indicator, commitment, aim, sub-outcome and outcome of the plan for one period. Pure."""
+    inds = [_score_indicator(cfg, i, o.id, s.id, period, inputs) for o, s, i in plan.indicators()]
+    as_of = period.end
+    comms = []
+    for o, s, c in plan.commitments():
+        u = inputs.commitments.get(c.id, {})
+        a = assess_commitment(u.get("status"), u.get("percent_complete"), _d(u.get("start_date")), _d(u.get("target_date")),
+                              _d(u.get("completion_date")), as_of, cfg.scoring.commitments)
+        comms.append(CommitmentScore(c.id, c.text, o.id, s.id, c.aim, c.lead, c.role, a, u.get("percent_complete"),
+                                     u.get("target_date"), u.get("milestone"), u.get("achievements"), u.get("challenges"),
+                                     u.get("priorities"), u.get("lead_officer")))
+    levels = []
+    ru = cfg.scoring.rollup
+
+    def level(kind: str, ident: str, title: str, pick_i: Any, pick_c: Any) -> LevelScore:
+        i_items = [x for x in inds if pick_i(x)]
+        c_items = [x for x in comms if pick_c(x)]
+        i_dirs = [x.short_term for x in i_items]
+        ri = rollup([x.rating.status for x in i_items], i_dirs, ru)
+        rc = rollup([x.assessment.rag for x in c_items], [], ru)
+        ro = rollup([x.rating.status for x in i_items] + [x.assessment.rag for x in c_items], i_dirs, ru)
+        return LevelScore(kind, ident, title, ri, rc, ro)
+
+    for o in plan.groups():
+        for s in o.sub_outcomes:
+            for a in s.aims:
+                levels.append(level("aim", a.id, a.text, lambda x, a=a: x.aim_id == a.id, lambda x, a=a: x.aim_id == a.id))
+            levels.append(level("sub_outcome", s.id, s.title, lambda x, s=s: x.sub_outcome_id == s.id,
+                                lambda x, s=s: x.sub_outcome_id == s.id))
+        levels.append(level("outcome", o.id, o.title, lambda x, o=o: x.outcome_id == o.id, lambda x, o=o: x.outcome_id == o.id))
+    return PeriodScores(str(period), plan.id, inds, comms, levels)
+
+
+def _d(v: Any) -> date | None:
+    if v is None or isinstance(v, date):
+        return v
+    return date.fromisoformat(str(v)[:10])
+
+
+def load_inputs(con: Any, cfg: Any, plan: Plan, period: Period) -> ScoreInputs:
+    """Everything scoring needs, read from the history store (the edge of this stage)."""
+    from plan_reports.store import area_values, commitment_updates
+
+    inputs = ScoreInputs()
+    q = """SELECT v.*, s.file_name, s.sha256, s.department FROM indicator_values v
+           JOIN current_submissions s ON s.id = v.submission_id WHERE v.period <= ? ORDER BY v.period, s.team DESC, s.id"""
+    for r in con.execute(q, (str(period),)):
+        inputs.observations.setdefault(r["indicator_id"], []).append(Observation(
+            r["period"], r["data_period"] or r["period"], r["value"], r["target"], r["data_status"], r["reason"],
+            r["commentary"], f"{r['file_name']} ({r['sha256'][:8]})"))
+    ours = cfg.organisation.council.area_code
+    for _, _, ind in plan.indicators():
+        for r in area_values(con, ind.id):
+            if r["area_code"] == ours:
+                inputs.observations.setdefault(ind.id, []).append(Observation(None, r["period"], r["value"],
+                                                                               source="published"))
+            if r["grp"] in (None, ind.comparator) or r["area_code"] == ours:
+                inputs.comparators.setdefault(ind.id, {}).setdefault(r["period"], {})[r["area_code"]] = r["value"]
+    inputs.commitments = {k: dict(v) for k, v in commitment_updates(con, str(period)).items()}
+    inputs.reported_departments = {r[0] for r in con.execute(
+        "SELECT DISTINCT department FROM current_submissions WHERE period = ?", (str(period),))}
+    return inputs
+
+
+def scores_dict(scores: PeriodScores) -> dict[str, Any]:
+    """Scores for tools: every rating with its reason and the inputs used."""
+    return {
+        "period": scores.period,
+        "plan": scores.plan_id,
+        "indicators": [asdict(x) for x in scores.indicators],
+        "commitments": [asdict(x) for x in scores.commitments],
+        "levels": [asdict(x) for x in scores.levels],
+    }

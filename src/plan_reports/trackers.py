@@ -273,23 +273,12 @@ def _write_header(ws: Worksheet, columns: Sequence[Column], styles: _Styles) -> 
     ws.row_dimensions[HEADER_ROW].height = 30
 
 
-def _fit_row_heights(ws: Worksheet, columns: Sequence[Column], n_rows: int, min_lines: int) -> None:
-    """Spreadsheets do not grow rows for wrapped text written by a library, so size them here."""
-    import math
-
-    for r in range(FIRST_ROW, FIRST_ROW + n_rows):
-        lines = min_lines
-        for ci, col in enumerate(columns, 1):
-            v = ws.cell(r, ci).value
-            if isinstance(v, str) and not v.startswith("="):
-                lines = max(lines, math.ceil(len(v) / max(col.width * 1.05, 1)))
-        ws.row_dimensions[r].height = 13.5 * lines + 3
-
-
 def _finish_sheet(ws: Worksheet, columns: Sequence[Column], n_rows: int, table_name: str, password: str) -> None:
     from openpyxl.worksheet.table import Table, TableStyleInfo
 
-    _fit_row_heights(ws, columns, n_rows, min_lines=2)
+    from plan_reports.xlsxout import fit_rows
+
+    fit_rows(ws, [c.width for c in columns], range(FIRST_ROW, FIRST_ROW + n_rows), min_lines=2)
     last = FIRST_ROW + max(n_rows, 1) - 1
     ref = f"A{HEADER_ROW}:{col_letter(columns, columns[-1].key)}{last}"
     table = Table(displayName=table_name, ref=ref)

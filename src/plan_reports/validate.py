@@ -207,6 +207,7 @@ class FileReport:
     plan_id: str | None = None
     template_version: str | None = None
     generated_at: str | None = None
+    saved_at: str | None = None
     macro_enabled: bool = False
     issues: list[Issue] = field(default_factory=list)
     indicators: list[IndicatorReturn] = field(default_factory=list)
@@ -529,7 +530,7 @@ def _check_commitments(pkg: Package, grid: list[list[Any]], plan: Plan, dept: st
 def check_submission(pkg: Package, values: dict[str, list[list[Any]]], cfg: Config, *, expected_period: Period | None,
                      today: date) -> FileReport:
     """Pure check of a read package: structure, then cells, then cross-field rules."""
-    rep = FileReport(pkg.path, sha256=pkg.sha256, macro_enabled=pkg.macro_enabled)
+    rep = FileReport(pkg.path, sha256=pkg.sha256, macro_enabled=pkg.macro_enabled, saved_at=pkg.saved_at)
     out = _Collector(str(pkg.path))
     rep.issues = out.issues
     if pkg.macro_enabled:

@@ -58,6 +58,7 @@ class Package:
     macro_enabled: bool
     sheets: dict[str, SheetScan]
     custom_props: dict[str, str]
+    saved_at: str | None = None  # when Excel last saved it (docProps/core.xml dcterms:modified)
 
 
 _COL_RE = re.compile(r"^([A-Z]{1,3})([0-9]{1,7})$")
@@ -144,6 +145,7 @@ _ATTR_RE = re.compile(r'(\w+)="([^"]*)"')
 _SHEET_RE = re.compile(r"<(?:\w+:)?sheet\b([^>]*)/?>")
 _REL_RE = re.compile(r"<Relationship\b([^>]*)/?>")
 _PROP_RE = re.compile(r'<property\b[^>]*\bname="([^"]*)"[^>]*>\s*<vt:\w+\b[^>]*>([^<]*)</vt:\w+>', re.S)
+_MODIFIED_RE = re.compile(r"<dcterms:modified\b[^>]*>([^<]+)</dcterms:modified>")
 _CELL_RE = re.compile(rb"<c\b([^>]*?)(/?)>")
 _REF_RE = re.compile(rb'\br="([A-Z]{1,3})([0-9]{1,7})"')
 _T_E_RE = re.compile(rb'\bt="e"')
@@ -245,12 +247,16 @@ def open_package(path: Path) -> Package:
         if "docProps/custom.xml" in names:
             custom = _bounded_read(z, "docProps/custom.xml").decode("utf-8", "replace")
             props = {_unescape(k): _unescape(v) for k, v in _PROP_RE.findall(custom)}
+        saved_at = None
+        if "docProps/core.xml" in names:
+            m = _MODIFIED_RE.search(_bounded_read(z, "docProps/core.xml").decode("utf-8", "replace"))
+            saved_at = m.group(1).strip() if m else None
     except zipfile.BadZipFile as e:
         raise ReadProblem("F003", "The workbook is damaged or incomplete (it may have been cut off while sending). "
                                   f"Resend it. ({e})") from e
     except (zipfile.LargeZipFile, NotImplementedError, EOFError, RuntimeError) as e:
         raise ReadProblem("F003", f"The workbook's package cannot be read: {e}. Resend it saved from Excel.") from e
-    return Package(path, data, hashlib.sha256(data).hexdigest(), macro, sheets, props)
+    return Package(path, data, hashlib.sha256(data).hexdigest(), macro, sheets, props, saved_at)
 
 
 def read_values(pkg: Package, sheet_names: list[str]) -> dict[str, list[list[Any]]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 from openpyxl.cell.cell import Cell
@@ -15,3 +17,14 @@ def put(cell: Cell, value: Any) -> Cell:
     else:
         cell.value = value
     return cell
+
+
+def fit_rows(ws: Any, widths: Sequence[float], rows: range, min_lines: int = 1, line_height: float = 13.5) -> None:
+    """Spreadsheets do not grow rows for wrapped text written by a library, so size them from the text."""
+    for r in rows:
+        lines = min_lines
+        for ci, width in enumerate(widths, 1):
+            v = ws.cell(r, ci).value
+            if isinstance(v, str) and not (v.startswith("=") and ws.cell(r, ci).data_type == "f"):
+                lines = max(lines, sum(math.ceil(max(len(part), 1) / max(width * 1.05, 1)) for part in v.split("\n")))
+        ws.row_dimensions[r].height = line_height * lines + 3
