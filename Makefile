@@ -18,7 +18,7 @@ office:
 	@command -v soffice >/dev/null 2>&1 || bash scripts/install-office.sh
 
 demo: $(STAMP)
-	$(BIN)/plan-reports plan show
+	$(BIN)/plan-reports demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

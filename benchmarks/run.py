@@ -88,7 +88,37 @@ def bench_trackers(runs: int, work: Path) -> list[Result]:
     return [floor, ours]
 
 
-BENCHMARKS: dict[str, Callable[[int, Path], list[Result]]] = {"trackers": bench_trackers}
+PPTX_FLOOR = """
+import sys
+from pptx import Presentation
+from pptx.util import Inches
+out, n_decks, n_slides = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for d in range(n_decks):
+    prs = Presentation()
+    for s in range(n_slides):
+        slide = prs.slides.add_slide(prs.slide_layouts[5])
+        slide.shapes.title.text = f"Slide {s}"
+        slide.shapes.add_table(9, 7, Inches(0.5), Inches(1.5), Inches(9), Inches(5))
+    prs.save(f"{out}/floor_{d}.pptx")
+"""
+
+
+def bench_decks(runs: int, work: Path) -> list[Result]:
+    """(f) Build every Outcome Board deck and the summary for a half-year, against python-pptx writing as many slides."""
+    work.mkdir(parents=True, exist_ok=True)
+    subprocess.run([CLI, "demo", "--out", str(work / "demo"), "--json"], check=True, capture_output=True)
+    out = work / "decks"
+    ours = measure("decks --all (one half-year)", [CLI, "decks", "--period", "2025/26-H1", "--all", "--out", str(out),
+                                                   "--store", str(work / "demo" / "history.sqlite")], REPO, runs, 6)
+    from pptx import Presentation
+
+    n_slides = sum(len(Presentation(str(p)).slides) for p in out.glob("*.pptx"))
+    floor = measure("baseline: python-pptx, same slide count", [sys.executable, "-c", PPTX_FLOOR, str(out), "6",
+                                                                 str(n_slides // 6)], REPO, runs, 6)
+    return [floor, ours]
+
+
+BENCHMARKS: dict[str, Callable[[int, Path], list[Result]]] = {"trackers": bench_trackers, "decks": bench_decks}
 
 
 def main() -> int:

@@ -33,3 +33,11 @@ def samples(config: Config, tmp_path_factory: pytest.TempPathFactory) -> dict[st
 
     out = tmp_path_factory.mktemp("samples")
     return {p.name.split("_")[1]: p for p in write_samples(config, Period.parse("2025/26-Q2"), out, seed=7)}
+
+
+@pytest.fixture(scope="session")
+def demo(config: Config, tmp_path_factory: pytest.TempPathFactory) -> object:
+    """The whole demo, run once: two years of returns, the store, the consolidated workbook, trackers and decks."""
+    from plan_reports.demo import run_demo
+
+    return run_demo(config, tmp_path_factory.mktemp("demo"))

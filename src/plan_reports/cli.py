@@ -77,7 +77,8 @@ def cmd_trackers(args: argparse.Namespace) -> int:
     cfg = _config(args)
     period = _period(args.period)
     depts = [args.department] if args.department else None
-    written = write_trackers(cfg, period, Path(args.out), departments=depts)
+    store = Path(args.store) if args.store else Path(cfg.settings.store)
+    written = write_trackers(cfg, period, Path(args.out), departments=depts, store=store if store.exists() else None)
     if args.json:
         _print_json({"period": str(period), "files": [str(p) for p in written]})
     else:
@@ -268,6 +269,67 @@ def cmd_history_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_decks(args: argparse.Namespace) -> int:
+    from plan_reports.decks import TemplateError, write_decks
+
+    cfg = _config(args)
+    half = _period(args.period)
+    if half.kind != "H":
+        raise UsageError(f"decks are six-monthly: give a half-year such as {half.half()}")
+    store = _store(args, cfg)
+    if not store.exists():
+        raise UsageError(f"no history store at {store}: run consolidate first, or give --store")
+    try:
+        written = write_decks(cfg, half, store, Path(args.out), board=None if args.all else args.board,
+                              template=Path(args.template) if args.template else None)
+    except (TemplateError, ValueError) as e:
+        raise UsageError(str(e)) from None
+    if args.json:
+        _print_json({"period": str(half), "decks": [str(p) for p in written]})
+    else:
+        for p in written:
+            print(f"wrote {p}")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import time
+
+    from plan_reports.demo import run_demo
+
+    cfg = _config(args)
+    out = Path(args.out)
+    started = time.monotonic()
+    quiet = args.json
+
+    def step(message: str) -> None:
+        if not quiet:
+            print(f"  {message}...", file=sys.stderr)
+
+    res = run_demo(cfg, out, step=step)
+    seconds = time.monotonic() - started
+    data = {"out": str(res.out), "store": str(res.store), "returns": str(res.returns),
+            "consolidated_workbook": str(res.consolidated) if res.consolidated else None,
+            "trackers": [str(p) for p in res.trackers], "decks": [str(p) for p in res.decks],
+            "annotated": [str(p) for p in res.annotated], "comparators": [str(p) for p in res.comparators],
+            "latest_returns": res.latest_statuses, "seconds": round(seconds, 1)}
+    if args.json:
+        _print_json(data)
+        return EXIT_OK
+    print(f"\nDemo finished in {seconds:.0f}s. Everything is under {res.out}/:")
+    print(f"  returns (8 quarters x 6 departments)  {res.returns}/")
+    print(f"  history store (SQLite)                {res.store}")
+    print(f"  consolidated workbook, 2025/26-Q2     {res.consolidated}")
+    print(f"  latest returns                        {'; '.join(res.latest_statuses)}")
+    for p in res.annotated:
+        print(f"  marked-up invalid return              {p}")
+    print(f"  next quarter's trackers               {res.out / 'trackers'}/ ({len(res.trackers)} files)")
+    print(f"  Outcome Board decks, 2025/26-H1       {res.out / 'decks'}/ ({len(res.decks)} files)")
+    for p in res.decks:
+        print(f"      {p.name}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="plan-reports", description="Strategic Plan performance reporting.")
     p.add_argument("--version", action="version", version=f"plan-reports {__version__}")
@@ -289,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--period", required=True, help="reporting quarter, e.g. 2025/26-Q2")
     tr.add_argument("--out", required=True, help="folder to write the workbooks to")
     tr.add_argument("--department", help="only this department id, e.g. ET")
+    tr.add_argument("--store", help="history store to roll forward from (default from config/settings.yaml, if it exists)")
     tr.add_argument("--json", action="store_true")
     tr.set_defaults(func=cmd_trackers)
 
@@ -320,6 +383,22 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--store")
     sc.add_argument("--json", action="store_true", help="every rating with its reason and inputs")
     sc.set_defaults(func=cmd_score)
+
+    de = sub.add_parser("decks", help="write the Outcome Board highlight decks and the corporate summary")
+    de.add_argument("--period", required=True, help="half-year, e.g. 2025/26-H1")
+    which = de.add_mutually_exclusive_group()
+    which.add_argument("--board", help="one board: its id (e.g. CG-OB) or its outcome id (e.g. CG)")
+    which.add_argument("--all", action="store_true", help="every board plus the corporate summary (the default)")
+    de.add_argument("--out", required=True)
+    de.add_argument("--template", help="a .pptx with the layouts Title, Section, Title and Content, Two Content, Table, Chart")
+    de.add_argument("--store")
+    de.add_argument("--json", action="store_true")
+    de.set_defaults(func=cmd_decks)
+
+    dm = sub.add_parser("demo", help="run the whole pipeline on realistic sample data (the README's main job)")
+    dm.add_argument("--out", default="workbooks/demo", help="output folder (default: workbooks/demo)")
+    dm.add_argument("--json", action="store_true")
+    dm.set_defaults(func=cmd_demo)
 
     hi = sub.add_parser("history", help="load or query past values and comparator figures")
     hsub = hi.add_subparsers(dest="history_command", metavar="SUBCOMMAND")

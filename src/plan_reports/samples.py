@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from plan_reports.atomic import atomic_path, set_mtime
+from plan_reports.xlsxout import pin_package
 from plan_reports.models import FREQUENCY_MONTHS, Indicator, Plan
 from plan_reports.periods import Period
 from plan_reports.score import rate_indicator
@@ -162,18 +163,27 @@ def _commitment_row(c: Any, period: Period, plan_start: date, plan_end: date, se
         status, pct = "Deferred", round(elapsed * 0.5, 2)
     else:
         status, pct = "On track", round(min(0.95, max(0.05, elapsed + r.uniform(-0.08, 0.08))), 2)
-    short = c.text.removeprefix("We will ").split(",")[0].split(" to ")[0][:80]
+    words = c.text.removeprefix("We will ").removeprefix("Our ").rstrip(".").split()
+    short = " ".join(words[:12]).rstrip(",;:")
     row: dict[str, Any] = {
         "lead_officer": OFFICERS[base.randrange(len(OFFICERS))], "status": status, "percent_complete": pct,
         "start_date": start, "target_date": max(target, today + timedelta(days=30)) if status != "Completed" else target,
-        "milestone": f"Quarterly milestone for '{short}' reviewed at the departmental board.",
-        "priorities": f"Next six months: continue to {short[0].lower() + short[1:]} and report outcomes.",
+        "milestone": r.choice(["Delivery plan reviewed at the departmental management team.",
+                               "Partner workshop held and actions agreed.", "Business case approved.",
+                               "Mid-point review completed; no change to scope."]),
+        "priorities": r.choice(["Complete the next phase and evaluate the impact with service users.",
+                                "Agree funding for the next stage and confirm the delivery timetable.",
+                                "Embed the new approach across teams and report outcomes to the Outcome Board.",
+                                "Publish the refreshed strategy and begin implementation with partners."]),
     }
     if status == "Completed":
         row["completion_date"] = min(today, target)
-        row["achievements"] = f"Completed: {short}."
+        row["achievements"] = f"Delivered in full: {short}."
     elif status in ("On track", "Minor disruption"):
-        row["achievements"] = f"Progress on {short[0].lower() + short[1:]}, with partners engaged."
+        row["achievements"] = r.choice([f"Milestones met for this commitment ({short}).",
+                                         "Engagement with partners and residents completed as planned.",
+                                         "Pilot completed successfully; roll-out agreed for the next quarter.",
+                                         "New service model launched on schedule."])
     if status in ("Minor disruption", "Major disruption", "Deferred"):
         row["challenges"] = r.choice([
             "Recruitment to two key posts has been slower than planned.",
@@ -238,6 +248,7 @@ def write_sample(cfg: Config, dept: str, period: Period, out: Path, seed: int, t
     target = Path(out) / tracker_filename(dept, period, team)
     with atomic_path(target) as tmp:
         wb.save(tmp)
+        pin_package(tmp, stamp)  # the same seed gives the same bytes
     set_mtime(target, stamp)  # arrived three days before the deadline
     return target
 
@@ -254,3 +265,40 @@ def write_samples(cfg: Config, period: Period, out: Path, *, count: int | None =
         if progress:
             progress()
     return written
+
+
+def write_comparators(cfg: Config, plan: Plan, years: list[Period], out: Path, seed: int, areas: int = 15) -> dict[str, Path]:
+    """Simulated published figures for anonymised comparator areas and the council, one tidy CSV per group.
+
+    The areas are named "Comparator county A" and so on: invented values are never put against a real council.
+    """
+    import csv
+
+    start = Period.parse(plan.starts).quarters()[0]
+    ours = cfg.organisation.council
+    files: dict[str, Path] = {}
+    groups = {g.id for g in cfg.organisation.comparator_groups} - {"none", "england"}
+    for group in sorted(groups):
+        rows = []
+        for _, _, ind in plan.indicators():
+            if ind.comparator != group or ind.polarity == "data_only":
+                continue
+            for y in years:
+                council = simulated_value(ind, y.quarters()[-1], seed, start)
+                rows.append((ours.area_code, ours.name, str(y), ind.id, council))
+                for k in range(areas):
+                    r = _rng(seed, ind.id, str(y), group, k)
+                    v = council * (1 + r.gauss(0, 0.15))
+                    if ind.unit == "percent":
+                        v = min(99.9, max(0.1, v))
+                    v = round(v) if ind.unit == "count" else round(max(v, 0.0), ind.decimals)
+                    rows.append((f"X{k + 1:08d}", f"Comparator county {chr(65 + k)}", str(y), ind.id,
+                                 None if r.random() < 0.05 else v))
+        target = Path(out) / f"comparators_{group}.csv"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(target) as tmp, open(tmp, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["area_code", "area_name", "period", "indicator", "value"])
+            w.writerows((a, n, p, i, "" if v is None else v) for a, n, p, i, v in rows)
+        files[group] = target
+    return files

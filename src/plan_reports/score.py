@@ -403,6 +403,13 @@ def _series(obs: list[Observation]) -> list[tuple[str, float | None, Observation
     return [(k, o.value, o) for s, k, o in sorted((x for x in keyed if x[0] is not None), key=lambda x: x[0])]
 
 
+def _kind(period_text: str) -> str:
+    try:
+        return Period.parse(period_text).kind
+    except ValueError:
+        return "C"  # a calendar year or a published range
+
+
 def _year_earlier(points: list[tuple[str, float | None, Observation]], at: str) -> float | None:
     from plan_reports.periods import period_start
 
@@ -418,9 +425,10 @@ def _score_indicator(cfg: Any, ind: Indicator, o_id: str, s_id: str, period: Per
     all_obs = inputs.observations.get(ind.id, [])
     current = next((o for o in sorted(all_obs, key=lambda o: o.source, reverse=True)
                     if o.reporting_period == str(period)), None)
-    points = [p for p in _series(all_obs) if p[2].reporting_period is None or p[2].reporting_period <= str(period)]
     value = current.value if current else None
     at = current.data_period if current and current.data_period else str(period)
+    points = [p for p in _series(all_obs) if (p[2].reporting_period is None or p[2].reporting_period <= str(period))
+              and _kind(p[0]) == _kind(at)]  # compare like with like: quarters with quarters, years with years
     upto = [p for p in points if p[0] != at]
     from plan_reports.periods import period_start
 

@@ -103,6 +103,7 @@ COMMITMENT_COLUMNS = [
     Column("checks", "Checks", 34),
 ]
 HIDDEN_INDICATOR_KEYS = ("range_low", "range_high", "tolerance")
+CARRIED = ("lead_officer", "status", "percent_complete", "start_date", "target_date", "completion_date", "priorities")
 
 
 def col_letter(columns: Sequence[Column], key: str) -> str:
@@ -447,8 +448,7 @@ def _commitments_sheet(ws: Worksheet, styles: _Styles, plan: Plan, items: list[t
         carried = prefill.commitments.get(c.id, {})
         ctx: dict[str, Any] = {"id": c.id, "commitment": c.text, "sub_outcome": sub_title, "aim": plan.aim_text(c.aim),
                                "role": "Lead" if c.role == "lead" else "Partner"}
-        for key in ("lead_officer", "status", "percent_complete", "start_date", "target_date", "completion_date",
-                    "priorities"):
+        for key in CARRIED:
             if carried.get(key) not in (None, ""):
                 ctx[key] = carried[key]
         for ci, col in enumerate(cols, 1):
@@ -558,8 +558,27 @@ def plan_prefill(plan: Plan, dept_id: str, history: Mapping[tuple[str, str], flo
     return Prefill(values, dict(carried or {}))
 
 
+def store_prefill(con: Any, plan: Plan, dept_id: str, period: Period) -> Prefill:
+    """Roll forward from the history store: history for context, last known commitment updates carried over."""
+    from datetime import date as _date
+
+    history: dict[tuple[str, str], float] = {}
+    want = [str(period.previous()), str(period.year_earlier())]
+    q = ("SELECT v.indicator_id, v.period, v.value FROM indicator_values v JOIN current_submissions s ON "
+         f"s.id = v.submission_id WHERE v.period IN ({','.join('?' * len(want))}) AND v.value IS NOT NULL ORDER BY s.id")
+    for ind_id, p, v in con.execute(q, want):
+        history[(ind_id, p)] = v
+    carried: dict[str, dict[str, Any]] = {}
+    q = ("SELECT c.* FROM commitment_updates c JOIN current_submissions s ON s.id = c.submission_id "
+         "WHERE c.period < ? AND s.department = ? ORDER BY c.period, s.id")
+    for row in con.execute(q, (str(period), dept_id)):
+        carried[row["commitment_id"]] = {k: (_date.fromisoformat(row[k]) if k.endswith("_date") and row[k] else row[k])
+                                         for k in CARRIED}
+    return plan_prefill(plan, dept_id, history, carried)
+
+
 def write_trackers(cfg: Config, period: Period, out: Path, departments: Sequence[str] | None = None,
-                   generated_at: datetime | None = None) -> list[Path]:
+                   generated_at: datetime | None = None, store: Path | None = None) -> list[Path]:
     """Write one tracker per department; each file appears whole or not at all."""
     plan = cfg.plan_for_period(period)
     dept_ids = list(departments) if departments else [d.id for d in cfg.organisation.departments]
@@ -571,12 +590,19 @@ def write_trackers(cfg: Config, period: Period, out: Path, departments: Sequence
         raise ConfigError([ConfigProblem("organisation.yaml", 1, "departments", f"unknown department '{u}' (known: {known})")
                            for u in unknown])
     written = []
+    con = None
+    if store is not None and Path(store).exists():
+        from plan_reports.store import connect
+
+        con = connect(Path(store))
     for dept_id in dept_ids:
-        prefill = plan_prefill(plan, dept_id)
+        prefill = store_prefill(con, plan, dept_id, period) if con is not None else plan_prefill(plan, dept_id)
         wb = build_tracker(cfg, plan, dept_id, period, prefill, generated_at)
         target = Path(out) / tracker_filename(dept_id, period)
         with atomic_path(target) as tmp:
             wb.save(tmp)
         written.append(target)
+    if con is not None:
+        con.close()
     return written
 

@@ -1,0 +1,589 @@
+"""The decks stage: Outcome Board highlight decks and the corporate summary, built from validated, scored data.
+
+Template-driven: slides use named layouts and placeholders (`REQUIRED_LAYOUTS`), so a council's own branded template
+with the same names gives the same deck in its own look. Everything fits: tables paginate at `TABLE_ROWS` with 12 pt
+text, long text is shortened to the frame's measured capacity (the full text goes to the appendix), and RAG is
+always a word as well as a colour.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from plan_reports.atomic import atomic_path
+from plan_reports.models import UNIT_LABELS, Outcome, Plan
+from plan_reports.periods import Period
+from plan_reports.score import CommitmentScore, IndicatorScore, PeriodScores, fmt_value
+
+if TYPE_CHECKING:
+    from pptx.presentation import Presentation
+    from pptx.slide import Slide
+
+    from plan_reports.config import Config
+    from plan_reports.store import ReturnStatus
+
+REQUIRED_LAYOUTS: dict[str, tuple[str, ...]] = {
+    "Title": ("Title", "Subtitle"),
+    "Section": ("Title", "Body"),
+    "Title and Content": ("Title", "Body"),
+    "Two Content": ("Title", "Left", "Right"),
+    "Table": ("Title", "Headline", "Table Area"),
+    "Chart": ("Title", "Chart Area", "Caption"),
+}
+TABLE_ROWS = 8  # data rows per table slide
+TABLE_PT = 12
+BODY_PT = 16
+TITLE_PT = 24
+CAPTION_PT = 14
+RAG_COLOURS = {"Green": ("C6EFCE", "006100"), "Amber": ("FFEB9C", "7F4F00"), "Red": ("FFC7CE", "9C0006"),
+               "No data": ("E7E6E6", "3A3A3A"), "No target": ("F2F2F2", "3A3A3A"), "Data only": ("FFFFFF", "3A3A3A"),
+               "Insufficient data": ("E7E6E6", "3A3A3A"), "Not rated": ("FFFFFF", "3A3A3A")}
+ARROWS = {"Improving": "↑ Improving", "Worsening": "↓ Worsening", "No change": "→ No change", "Increasing": "↑ Up",
+          "Decreasing": "↓ Down", "Not comparable": "– n/a"}
+EXCEPTION_STATUSES = ("Major disruption",)
+CHAR_WIDTH_EM = 0.55  # average advance of a proportional sans font, generous so estimates err towards fitting
+BOLD_WIDTH_EM = 0.62
+LINE_SPACING = 1.2  # measured; the text itself is set at 1.1 with PARA_GAP_PT before each paragraph
+PARA_GAP_PT = 4
+
+
+class TemplateError(ValueError):
+    """The template lacks a layout or placeholder the decks need; the message names it."""
+
+
+# ---- measuring and shortening text -----------------------------------------------------------------------------
+
+def chars_per_line(width_emu: int, pt: float, bold: bool = False) -> int:
+    inset_pt = 14.4  # default left and right insets of 0.1 inch
+    return max(8, int((width_emu / 12700 - inset_pt) / (pt * (BOLD_WIDTH_EM if bold else CHAR_WIDTH_EM))))
+
+
+def lines_available(height_emu: int, pt: float) -> int:
+    return max(1, int((height_emu / 12700 - 7.2) / (pt * LINE_SPACING)))
+
+
+def lines_needed(text: str, cpl: int) -> int:
+    return sum(max(1, len(textwrap.wrap(par, cpl, break_long_words=True))) for par in text.split("\n"))
+
+
+def para_lines(pt: float) -> float:
+    """The space before a paragraph, in lines."""
+    return PARA_GAP_PT / (pt * LINE_SPACING)
+
+
+def shorten(text: str, max_chars: int) -> str:
+    """Cut at a word boundary and mark the cut, so a shortened sentence still reads as one."""
+    text = " ".join(text.split())
+    if len(text) <= max_chars:
+        return text
+    cut = text[: max(1, max_chars - 1)].rsplit(" ", 1)[0].rstrip(",;:-–(.… ")
+    return cut + "…"
+
+
+def fits(text: str, width_emu: int, height_emu: int, pt: float) -> bool:
+    return lines_needed(text, chars_per_line(width_emu, pt)) <= lines_available(height_emu, pt)
+
+
+def paginate_paragraphs(paragraphs: Sequence[str], width_emu: int, height_emu: int, pt: float) -> list[list[str]]:
+    """Group paragraphs into pages that fit. A paragraph moves whole to the next page; only one longer than a
+    page is split, at word boundaries."""
+    cpl, cap = chars_per_line(width_emu, pt), lines_available(height_emu, pt)
+    gap = para_lines(pt)
+    pages: list[list[str]] = [[]]
+    used = 0.0
+    for par in paragraphs:
+        wrapped = textwrap.wrap(par, cpl) or [""]
+        if pages[-1] and used + gap + len(wrapped) > cap:
+            pages.append([])
+            used = 0.0
+        while wrapped:
+            before = gap if pages[-1] else 0.0
+            room = int(cap - used - before)
+            if room <= 0:
+                pages.append([])
+                used, before, room = 0.0, 0.0, int(cap)
+            take, wrapped = wrapped[:room], wrapped[room:]
+            pages[-1].append(" ".join(take))
+            used += len(take) + before
+    return [p for p in pages if p]
+
+
+# ---- template access ---------------------------------------------------------------------------------------------
+
+def open_template(path: Path) -> Presentation:
+    from pptx import Presentation as load
+
+    try:
+        prs = load(str(path))
+    except Exception as e:
+        raise TemplateError(f"Cannot open the deck template {path}: {e}") from e
+    check_template(prs, path)
+    for sld in list(prs.slides._sldIdLst):  # start empty even if the template has example slides
+        prs.part.drop_rel(sld.rId)
+        prs.slides._sldIdLst.remove(sld)
+    return prs
+
+
+def check_template(prs: Presentation, path: Path) -> None:
+    layouts = {lay.name: lay for lay in prs.slide_layouts}
+    for name, placeholders in REQUIRED_LAYOUTS.items():
+        if name not in layouts:
+            raise TemplateError(f"The deck template {path.name} has no slide layout named '{name}' "
+                                f"(it has: {', '.join(layouts) or 'none'}).")
+        have = {ph.name for ph in layouts[name].placeholders}
+        for ph in placeholders:
+            if ph not in have:
+                raise TemplateError(f"Layout '{name}' in {path.name} has no placeholder named '{ph}' "
+                                    f"(it has: {', '.join(sorted(have))}).")
+
+
+class Deck:
+    """A presentation being filled from a template, by layout and placeholder name."""
+
+    def __init__(self, template: Path) -> None:
+        self.prs = open_template(template)
+        self.layouts = {lay.name: lay for lay in self.prs.slide_layouts}
+
+    def slide(self, layout: str, title: str) -> Slide:
+        s = self.prs.slides.add_slide(self.layouts[layout])
+        ph = self.ph(s, "Title")
+        frame = ph.text_frame
+        frame.word_wrap = True
+        size = TITLE_PT if layout != "Title" else 36
+        cpl, cap = chars_per_line(ph.width, size, bold=True), lines_available(ph.height, size)
+        frame.text = title if lines_needed(title, cpl) <= cap else shorten(title, cpl * cap - 4)
+        for p in frame.paragraphs:
+            for r in p.runs:
+                r.font.size = _pt(size)
+        return s
+
+    def ph(self, slide: Slide, name: str) -> Any:
+        idx = next(p.placeholder_format.idx for p in slide.slide_layout.placeholders if p.name == name)
+        return next(p for p in slide.placeholders if p.placeholder_format.idx == idx)
+
+    def text(self, slide: Slide, name: str, paragraphs: Sequence[str], pt: float, bold_first: bool = False,
+             bullets: bool = False) -> None:
+        ph = self.ph(slide, name)
+        frame = ph.text_frame
+        frame.word_wrap = True
+        cpl, cap = chars_per_line(ph.width, pt), lines_available(ph.height, pt)
+        gap = para_lines(pt)
+        kept: list[str] = []
+        used = 0.0
+        for par in paragraphs:
+            before = gap if kept else 0.0  # no space before the first paragraph
+            need = lines_needed(par, cpl) + before
+            if used + need > cap:
+                room = int(cap - used - before)
+                if room > 0:
+                    kept.append(shorten(par, room * cpl - 2))
+                break
+            kept.append(par)
+            used += need
+        frame.clear()
+        for i, par in enumerate(kept):
+            p = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
+            p.line_spacing = 1.1
+            p.space_before = _pt(PARA_GAP_PT if i else 0)
+            p.space_after = _pt(0)
+            run = p.add_run()
+            run.text = par
+            run.font.size = _pt(pt)
+            run.font.bold = bold_first and i == 0
+            if not bullets:
+                _no_bullet(p)
+
+    def save(self, target: Path) -> Path:
+        with atomic_path(target) as tmp:
+            self.prs.save(str(tmp))
+        return target
+
+
+def _pt(v: float) -> Any:
+    from pptx.util import Pt
+
+    return Pt(v)
+
+
+def _no_bullet(paragraph: Any) -> None:
+    ppr = paragraph._p.get_or_add_pPr()
+    ppr.set("marL", "0")
+    ppr.set("indent", "0")
+    from lxml import etree
+
+    for child in list(ppr):
+        if child.tag.endswith(("buChar", "buAutoNum", "buNone")):
+            ppr.remove(child)
+    etree.SubElement(ppr, "{http://schemas.openxmlformats.org/drawingml/2006/main}buNone")
+
+
+def _fill(cell: Any, rgb: str) -> None:
+    from pptx.dml.color import RGBColor
+
+    cell.fill.solid()
+    cell.fill.fore_color.rgb = RGBColor.from_string(rgb)
+
+
+def add_table(deck: Deck, slide: Slide, header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float],
+              rag_cols: Iterable[int] = (), alt: str = "") -> Any:
+    """A native table in the slide's table placeholder: 12 pt text, header row, RAG cells as word plus colour."""
+    from pptx.dml.color import RGBColor
+
+    assert len(rows) <= TABLE_ROWS, "paginate before calling add_table"
+    ph = deck.ph(slide, "Table Area")
+    area_w, area_h = ph.width, ph.height  # read before the placeholder is replaced by the table
+    gf = ph.insert_table(rows=len(rows) + 1, cols=len(header))
+    table = gf.table
+    total = sum(widths)
+    col_w = [int(area_w * w / total) for w in widths]
+    for i, w in enumerate(col_w):
+        table.columns[i].width = w
+    row_h = int(min(area_h / (TABLE_ROWS + 1), 12700 * (2 * TABLE_PT * LINE_SPACING + 10)))
+    for r in range(len(rows) + 1):
+        table.rows[r].height = row_h
+    rag_cols = set(rag_cols)
+    for ci, text in enumerate(header):
+        _cell(table.cell(0, ci), text, col_w[ci], row_h, bold=True)
+    for ri, row in enumerate(rows, 1):
+        for ci, text in enumerate(row):
+            cell = table.cell(ri, ci)
+            _cell(cell, text, col_w[ci], row_h)
+            if ci in rag_cols and text in RAG_COLOURS:
+                bg, fg = RAG_COLOURS[text]
+                _fill(cell, bg)
+                for p in cell.text_frame.paragraphs:
+                    for run in p.runs:
+                        run.font.color.rgb = RGBColor.from_string(fg)
+                        run.font.bold = True
+    gf._element.nvGraphicFramePr.cNvPr.set("descr", alt or f"Table: {', '.join(header)}")
+    return table
+
+
+def _cell(cell: Any, text: str, width: int, height: int, bold: bool = False) -> None:
+    frame = cell.text_frame
+    frame.word_wrap = True
+    cell.margin_left = cell.margin_right = 45720
+    cell.margin_top = cell.margin_bottom = 22860
+    inner_w, inner_h = width - 91440, height - 45720
+    cap = chars_per_line(inner_w, TABLE_PT) * lines_available(inner_h + 12700 * 7.2, TABLE_PT)
+    frame.text = shorten(text, cap)
+    for p in frame.paragraphs:
+        for run in p.runs:
+            run.font.size = _pt(TABLE_PT)
+            run.font.bold = bold
+
+
+def chunks(items: Sequence[Any], n: int) -> list[Sequence[Any]]:
+    return [items[i:i + n] for i in range(0, len(items), n)] or [[]]
+
+
+# ---- deck content ------------------------------------------------------------------------------------------------
+
+@dataclass
+class DeckData:
+    """Everything the decks show for one half-year, loaded at the edge."""
+
+    half: Period
+    quarter: Period
+    plan: Plan
+    scores: PeriodScores
+    statuses: dict[str, list[ReturnStatus]]  # quarter -> returns
+    board_date: date
+    council: str
+    updates: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # commitment -> updates in the half
+
+
+def compact(v: float | None, unit: str, decimals: int) -> str:
+    """A value for a table cell: %, £ and £m kept, other units left to the indicator's name."""
+    if v is None:
+        return "–"
+    return fmt_value(v, unit, decimals) if unit in ("percent", "gbp", "gbp_millions") else fmt_value(v, "count", decimals)
+
+
+def _value_text(x: IndicatorScore, decimals: dict[str, int]) -> str:
+    return compact(x.value, x.unit, decimals[x.indicator_id])
+
+
+def _target_text(x: IndicatorScore, decimals: dict[str, int]) -> str:
+    return compact(x.target, x.unit, decimals[x.indicator_id])
+
+
+def _quartile_text(x: IndicatorScore) -> str:
+    if not x.position or not x.position.quartile:
+        return "–"
+    short = {1: "Top", 2: "2nd", 3: "3rd", 4: "Bottom"}[x.position.quartile]
+    return f"{short} ({x.position.rank}/{x.position.group_size})"
+
+
+def headline(level: Any, comms: Sequence[CommitmentScore]) -> str:
+    i, c = level.indicators, level.commitments
+    major = sum(1 for x in comms if x.assessment.status == "Major disruption")
+    rated = i.rated
+    parts = [f"{level.overall.judgement}: {i.counts['Green']} of {rated} rated indicators on target" if rated else
+             f"{level.overall.judgement}: no rated indicators this period"]
+    parts.append(f"{i.improving} improving, {i.worsening} worsening")
+    parts.append(f"{c.counts['Green']} of {c.rated} commitments on track or complete" if c.rated else "no commitment updates")
+    if major:
+        parts.append(f"{major} in major disruption")
+    return "; ".join(parts) + "."
+
+
+def _at_a_glance(deck: Deck, data: DeckData, outcome: Outcome) -> None:
+    s = deck.slide("Table", f"At a glance: {outcome.title}")
+    lv = data.scores.level("outcome", outcome.id)
+    comms = [c for c in data.scores.commitments if c.outcome_id == outcome.id]
+    deck.text(s, "Headline", [headline(lv, comms)], CAPTION_PT)
+    rows = []
+    for so in outcome.sub_outcomes:
+        r = data.scores.level("sub_outcome", so.id).overall
+        rows.append([f"{so.id} {so.title}", r.judgement, str(r.counts["Green"]), str(r.counts["Amber"]),
+                     str(r.counts["Red"]), str(r.no_data), f"↑{r.improving} ↓{r.worsening}", f"{r.coverage_pct:.0f}%"])
+    for page, part in enumerate(chunks(rows, TABLE_ROWS)):
+        slide = s if page == 0 else deck.slide("Table", f"At a glance: {outcome.title} (continued)")
+        if page:
+            deck.text(slide, "Headline", [headline(lv, comms)], CAPTION_PT)
+        add_table(deck, slide, ["Sub-outcome", "Judgement", "Green", "Amber", "Red", "No data", "Direction", "Coverage"],
+                  part, [5.2, 1.6, 0.9, 0.9, 0.8, 1.0, 1.3, 1.2], rag_cols=[1],
+                  alt=f"Sub-outcome judgements for {outcome.title}, {data.half.label}")
+
+
+def _indicator_tables(deck: Deck, data: DeckData, so: Any, items: list[IndicatorScore], decimals: dict[str, int]) -> None:
+    lv = data.scores.level("sub_outcome", so.id)
+    comms = [c for c in data.scores.commitments if c.sub_outcome_id == so.id]
+    rows = [[f"{x.name}{' *' if x.statutory else ''}", _value_text(x, decimals), _target_text(x, decimals), x.rating.status,
+             ARROWS.get(x.short_term, x.short_term), _quartile_text(x), x.rating.reason.split(": ", 1)[-1]] for x in items]
+    for page, part in enumerate(chunks(rows, TABLE_ROWS)):
+        title = f"{so.id} {so.title}" + (" (continued)" if page else "")
+        s = deck.slide("Table", title)
+        deck.text(s, "Headline", [headline(lv, comms)], CAPTION_PT)
+        add_table(deck, s, ["Indicator (* statutory)", "Value", "Target", "RAG", "Trend", "Quartile", "Why"], part,
+                  [4.2, 1.3, 1.3, 1.15, 1.6, 1.4, 3.6], rag_cols=[3], alt=f"Indicators for {so.title}, {data.quarter.label}")
+
+
+def _key_indicator(items: list[IndicatorScore]) -> IndicatorScore | None:
+    """The indicator most worth a chart: the worst-rated one with a history to show."""
+    order = {"Red": 0, "Amber": 1, "Green": 2}
+    charted = [x for x in items if sum(v is not None for _, v in x.history) >= 2 and x.polarity != "data_only"]
+    return min(charted, key=lambda x: (order.get(x.rating.status, 3), not x.statutory, x.indicator_id)) if charted else None
+
+
+def _chart(deck: Deck, data: DeckData, so: Any, x: IndicatorScore, decimals: dict[str, int]) -> None:
+    from pptx.chart.data import CategoryChartData
+    from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION
+
+    s = deck.slide("Chart", f"{so.id}: {x.name}")
+    points = x.history[-8:]
+    cd = CategoryChartData(number_format="#,##0" if decimals[x.indicator_id] == 0 else "#,##0.0")
+    cd.categories = [p for p, _ in points]
+    cd.add_series(shorten(x.name, 40), [v for _, v in points])
+    if x.target is not None:
+        cd.add_series("Target", [x.target] * len(points))
+    gf = deck.ph(s, "Chart Area").insert_chart(XL_CHART_TYPE.LINE_MARKERS, cd)
+    chart = gf.chart
+    chart.has_legend = True
+    chart.legend.position = XL_LEGEND_POSITION.BOTTOM
+    chart.legend.include_in_layout = False
+    chart.font.size = _pt(12)
+    chart.value_axis.has_major_gridlines = True
+    unit = UNIT_LABELS[x.unit]
+    latest = _value_text(x, decimals)
+    alt = (f"Line chart of {x.name} ({unit}) from {points[0][0]} to {points[-1][0]}"
+           + (f" against a target of {_target_text(x, decimals)}" if x.target is not None else "")
+           + f". Latest value {latest}, rated {x.rating.status}, {x.short_term.lower()} on the previous period.")
+    gf._element.nvGraphicFramePr.cNvPr.set("descr", alt)
+    caption = [f"{x.rating.status}", x.rating.reason.split(": ", 1)[-1],
+               f"Trend: {ARROWS.get(x.short_term, x.short_term)} on the previous period; "
+               f"{ARROWS.get(x.long_term, x.long_term)} on a year earlier.",
+               f"Comparators: {x.position.reason}" if x.position else "No comparator position available."]
+    if x.commentary:
+        caption.append(f"Service commentary: {x.commentary}")
+    deck.text(s, "Caption", caption, CAPTION_PT, bold_first=True)
+
+
+def _commitments(deck: Deck, so: Any, comms: list[CommitmentScore], data: DeckData) -> None:
+    counts = Counter(c.assessment.status or "No update" for c in comms)
+    order = ["Completed", "On track", "Minor disruption", "Major disruption", "Not started", "Deferred", "No update"]
+    left = [f"{k}: {counts[k]}" for k in order if counts.get(k)]
+    flagged = [c for c in comms if c.assessment.flag]
+    if flagged:
+        left.append(f"Status queried against time elapsed: {len(flagged)}")
+    exceptions = [c for c in comms if c.assessment.status in EXCEPTION_STATUSES or c.assessment.rag == "Red"
+                  or (c.assessment.flag and "passed" in c.assessment.flag)]
+    right = [f"{c.commitment_id} [{c.assessment.status}] {shorten(c.text, 90)}: "
+             f"{c.challenges or c.assessment.flag or 'no commentary given'}" for c in exceptions] \
+        or ["No exceptions this period: no commitment is in major disruption or overdue."]
+    s = deck.slide("Two Content", f"{so.id} commitments by status")
+    deck.text(s, "Left", ["Commitments by status", *left], BODY_PT, bold_first=True)
+    ph = deck.ph(s, "Right")
+    pages = paginate_paragraphs(["Exceptions", *right], ph.width, ph.height, CAPTION_PT)
+    deck.text(s, "Right", pages[0], CAPTION_PT, bold_first=True)
+    for page in pages[1:]:
+        more = deck.slide("Two Content", f"{so.id} commitments: exceptions (continued)")
+        deck.text(more, "Left", ["Commitments by status", *left], BODY_PT, bold_first=True)
+        deck.text(more, "Right", page, CAPTION_PT)
+
+
+def _bullet_slides(deck: Deck, title: str, items: list[str], empty: str) -> None:
+    probe = deck.slide("Title and Content", title)
+    ph = deck.ph(probe, "Body")
+    pages = paginate_paragraphs(items or [empty], ph.width, ph.height, BODY_PT)
+    deck.text(probe, "Body", pages[0], BODY_PT, bullets=True)
+    for page in pages[1:]:
+        s = deck.slide("Title and Content", f"{title} (continued)")
+        deck.text(s, "Body", page, BODY_PT, bullets=True)
+
+
+def _narrative(data: DeckData, comms: list[CommitmentScore]) -> tuple[list[str], list[str], list[str]]:
+    """Achievements, challenges and priorities, drawn from the commitments' commentary over the half-year."""
+    ach, cha, pri = [], [], []
+    for c in sorted(comms, key=lambda c: (c.assessment.status != "Completed", c.commitment_id)):
+        ups = data.updates.get(c.commitment_id, [])
+        latest = next((u["achievements"] for u in reversed(ups) if u.get("achievements")), None)
+        if latest:
+            ach.append(f"{c.commitment_id}: {shorten(latest, 220)}")
+        if c.challenges:
+            cha.append(f"{c.commitment_id} ({c.assessment.status}): {shorten(c.challenges, 220)}")
+        if c.priorities:
+            pri.append(f"{c.commitment_id}: {shorten(c.priorities, 220)}")
+    return ach[:24], cha[:24], pri[:24]
+
+
+def _appendix(deck: Deck, data: DeckData, inds: list[IndicatorScore], comms: list[CommitmentScore],
+              decimals: dict[str, int], scope: str) -> None:
+    deck.slide("Section", "Appendix")
+    quality = []
+    for q, statuses in data.statuses.items():
+        for st in statuses:
+            if st.status != "Accepted":
+                quality.append([q, f"{st.department}{' ' + st.team if st.team else ''} return", st.status,
+                                f"{st.n_errors} error(s), {st.n_warnings} warning(s)" if st.received else "Not received"])
+    for x in inds:
+        if x.rating.status in ("No data", "No target") or x.stale:
+            what = "Stale value" if x.stale else x.rating.status
+            quality.append([str(data.quarter), f"{x.indicator_id} {x.name}", what, x.rating.reason.split(": ", 1)[-1]])
+    quality = quality or [[str(data.quarter), "All returns", "Accepted", "No data quality exceptions"]]
+    for page, part in enumerate(chunks(quality, TABLE_ROWS)):
+        s = deck.slide("Table", f"Data quality: {scope}" + (" (continued)" if page else ""))
+        deck.text(s, "Headline", [f"Returns for {', '.join(data.statuses)}; indicators with no data, no target or "
+                                  "stale values."], CAPTION_PT)
+        add_table(deck, s, ["Period", "Item", "Issue", "Detail"], part, [1.4, 5.0, 2.2, 5.0],
+                  alt=f"Data quality issues for {scope}")
+    detail = []
+    for x in inds:
+        line = (f"{x.indicator_id} {x.name}: {_value_text(x, decimals)} (target {_target_text(x, decimals)}). "
+                f"{x.rating.reason}. Trend {x.short_term.lower()}; {x.position.reason if x.position else 'no comparator'}.")
+        if x.commentary:
+            line += f" Commentary: {x.commentary}"
+        detail.append(line)
+    _full_text_slides(deck, f"Indicator detail: {scope}", detail)
+    cdetail = [f"{c.commitment_id} [{c.assessment.status or 'no update'}] {c.text}"
+               + (f" Challenges: {c.challenges}" if c.challenges else "")
+               + (f" Check: {c.assessment.flag}." if c.assessment.flag else "") for c in comms]
+    _full_text_slides(deck, f"Commitment detail: {scope}", cdetail)
+
+
+def _full_text_slides(deck: Deck, title: str, paragraphs: list[str]) -> None:
+    first = deck.slide("Title and Content", title)
+    ph = deck.ph(first, "Body")
+    pages = paginate_paragraphs(paragraphs, ph.width, ph.height, TABLE_PT)
+    deck.text(first, "Body", pages[0] if pages else ["None."], TABLE_PT)
+    for page in pages[1:]:
+        s = deck.slide("Title and Content", f"{title} (continued)")
+        deck.text(s, "Body", page, TABLE_PT)
+
+
+def build_board_deck(data: DeckData, outcome: Outcome, template: Path) -> Deck:
+    deck = Deck(template)
+    decimals = {i.id: i.decimals for _, _, i in data.plan.indicators()}
+    s = deck.slide("Title", f"{outcome.board.name}")
+    deck.text(s, "Subtitle", [f"Highlight report: {data.half.label}",
+                              f"Board meeting {data.board_date:%d %B %Y} · data to the end of {data.quarter.label}",
+                              data.council], 20)
+    _at_a_glance(deck, data, outcome)
+    for so in outcome.sub_outcomes:
+        items = [x for x in data.scores.indicators if x.sub_outcome_id == so.id]
+        _indicator_tables(deck, data, so, items, decimals)
+        key = _key_indicator(items)
+        if key:
+            _chart(deck, data, so, key, decimals)
+        _commitments(deck, so, [c for c in data.scores.commitments if c.sub_outcome_id == so.id], data)
+    comms = [c for c in data.scores.commitments if c.outcome_id == outcome.id]
+    ach, cha, pri = _narrative(data, comms)
+    _bullet_slides(deck, "Key achievements", ach, "No achievements were reported this half-year.")
+    _bullet_slides(deck, "Challenges", cha, "No challenges were reported this half-year.")
+    _bullet_slides(deck, "Priorities for the next six months", pri, "No priorities were reported.")
+    inds = [x for x in data.scores.indicators if x.outcome_id == outcome.id]
+    _appendix(deck, data, inds, comms, decimals, outcome.title)
+    return deck
+
+
+def build_summary_deck(data: DeckData, template: Path) -> Deck:
+    """One slide per outcome for the Corporate Management Team."""
+    deck = Deck(template)
+    s = deck.slide("Title", "Strategic Plan: corporate summary")
+    deck.text(s, "Subtitle", [f"Outcome Board highlights: {data.half.label}", f"Data to the end of {data.quarter.label}",
+                              data.council], 20)
+    for o in data.plan.outcomes:
+        _at_a_glance(deck, data, o)
+    return deck
+
+
+def load_deck_data(con: Any, cfg: Config, half: Period) -> DeckData:
+    from plan_reports.consolidate import return_statuses
+    from plan_reports.score import load_inputs, score_period
+
+    if half.kind != "H":
+        raise ValueError(f"Decks are six-monthly: give a half-year such as {half.half()}, not {half}")
+    quarter = half.quarters()[-1]
+    plan = cfg.plan_for_period(quarter)
+    scores = score_period(cfg, plan, quarter, load_inputs(con, cfg, plan, quarter))
+    statuses = {str(q): return_statuses(con, cfg, q, date.today()) for q in half.quarters()}
+    updates: dict[str, list[dict[str, Any]]] = {}
+    for q in half.quarters():
+        from plan_reports.store import commitment_updates
+
+        for cid, row in commitment_updates(con, str(q)).items():
+            updates.setdefault(cid, []).append(dict(row))
+    return DeckData(half, quarter, plan, scores, statuses, cfg.board_meeting(half), cfg.organisation.council.name, updates)
+
+
+def deck_filename(board_id: str, half: Period) -> str:
+    return f"Deck_{board_id}_{str(half).replace('/', '-')}.pptx"
+
+
+def write_decks(cfg: Config, half: Period, store: Path, out_dir: Path, *, board: str | None = None,
+                template: Path | None = None) -> list[Path]:
+    """One deck per Outcome Board (or just `board`), plus the corporate summary when all are written."""
+    from plan_reports.store import connect
+
+    template = Path(template) if template else default_template()
+    con = connect(store)
+    try:
+        data = load_deck_data(con, cfg, half)
+    finally:
+        con.close()
+    outcomes = [o for o in data.plan.outcomes if board in (None, o.id, o.board.id)]
+    if board and not outcomes:
+        known = ", ".join(f"{o.board.id} ({o.id})" for o in data.plan.outcomes)
+        raise ValueError(f"No Outcome Board '{board}' in plan {data.plan.id} (known: {known})")
+    written = [build_board_deck(data, o, template).save(Path(out_dir) / deck_filename(o.board.id, half)) for o in outcomes]
+    if board is None:
+        written.append(build_summary_deck(data, template).save(Path(out_dir) / deck_filename("CMT-summary", half)))
+    return written
+
+
+def default_template() -> Path:
+    return Path(__file__).resolve().parents[2] / "templates" / "corporate.pptx"
+
+
+def slide_count(path: Path) -> int:
+    from pptx import Presentation as load
+
+    return len(load(str(path)).slides)
+

@@ -1,0 +1,88 @@
+"""`plan-reports demo`: the whole pipeline on realistic sample data, with the trouble a real quarter brings.
+
+Two years of quarterly returns for every department (2023/24-Q3 to 2025/26-Q2) start from the plan's baselines.
+In the latest quarter one department is late, one sends an invalid return and some indicators are Red. The demo
+then consolidates and scores each quarter, loads comparator figures, writes next quarter's trackers rolled forward
+from the store, and builds the Outcome Board decks for 2025/26-H1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from plan_reports.atomic import set_mtime
+from plan_reports.periods import Period
+from plan_reports.samples import Scenario, write_comparators, write_sample
+
+if TYPE_CHECKING:
+    from plan_reports.config import Config
+
+LATEST = Period.parse("2025/26-Q2")
+QUARTERS = 8
+LATE_DEPARTMENT, INVALID_DEPARTMENT = "ET", "CR"
+
+
+@dataclass
+class DemoResult:
+    out: Path
+    store: Path
+    returns: Path
+    trackers: list[Path] = field(default_factory=list)
+    consolidated: Path | None = None
+    decks: list[Path] = field(default_factory=list)
+    annotated: list[Path] = field(default_factory=list)
+    comparators: list[Path] = field(default_factory=list)
+    latest_statuses: list[str] = field(default_factory=list)
+    extra: dict[str, list[Path]] = field(default_factory=dict)
+
+
+def run_demo(cfg: Config, out: Path, *, seed: int = 1, step: Callable[[str], None] | None = None) -> DemoResult:
+    from plan_reports.consolidate import consolidate
+    from plan_reports.decks import write_decks
+    from plan_reports.history import import_history
+    from plan_reports.store import connect
+    from plan_reports.trackers import write_trackers
+    from plan_reports.validate import annotate, validate_file
+
+    say = step or (lambda _m: None)
+    out = Path(out)
+    res = DemoResult(out, out / "history.sqlite", out / "returns")
+    quarters = [LATEST.shift(-k) for k in range(QUARTERS - 1, -1, -1)]
+    plan = cfg.plan_for_period(LATEST)
+    say("Loading comparator figures")
+    years = [Period(y, "Y", 1) for y in range(LATEST.fy - 4, LATEST.fy)]
+    con = connect(res.store)
+    try:
+        for group, path in write_comparators(cfg, plan, years, out / "comparators", seed).items():
+            import_history(con, path, cfg, group=group)
+            res.comparators.append(path)
+    finally:
+        con.close()
+    today = cfg.board_meeting(LATEST.half())  # the demo is run as at the Outcome Board meeting
+    for q in quarters:
+        say(f"Returns for {q}: writing, validating, consolidating")
+        folder = res.returns / str(q).replace("/", "-")
+        for d in cfg.organisation.departments:
+            invalid = q == LATEST and d.id == INVALID_DEPARTMENT
+            path = write_sample(cfg, d.id, q, folder, seed, scenario=Scenario(invalid=invalid))
+            if q == LATEST and d.id == LATE_DEPARTMENT:
+                late = datetime.combine(cfg.submission_deadline(q) + timedelta(days=4), datetime.min.time(), UTC)
+                set_mtime(path, late.replace(hour=10))
+        result = consolidate(cfg, q, folder, res.store, out if q == LATEST else None, today=today)
+        if q == LATEST:
+            res.consolidated = Path(result.workbook) if result.workbook else None
+            res.latest_statuses = [f"{s.department}: {s.status}" for s in result.statuses]
+            for rep in result.reports:
+                if not rep.valid:
+                    marked = annotate(validate_file(rep.path, cfg, expected_period=q, today=today), out / "annotated")
+                    if marked:
+                        res.annotated.append(marked)
+    say(f"Trackers for {LATEST.next()}, rolled forward from the history store")
+    res.trackers = write_trackers(cfg, LATEST.next(), out / "trackers", store=res.store)
+    say(f"Outcome Board decks for {LATEST.half()}")
+    res.decks = write_decks(cfg, LATEST.half(), res.store, out / "decks")
+    return res
