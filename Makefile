@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(BIN)/plan-reports demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/lint-imports
 
 test: $(STAMP) office lint

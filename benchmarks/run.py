@@ -1,8 +1,15 @@
-"""Benchmarks: whole-process timings, median of several runs, with ratios to baselines measured in the same run.
+"""Benchmarks: whole-process timings with ratios to baselines measured in the same run.
 
-    .venv/bin/python benchmarks/run.py [--runs 5] [--only trackers]
+    .venv/bin/python benchmarks/run.py            # N = 10, 100, 200, 1000 (about 6 minutes on 2 cores)
+    .venv/bin/python benchmarks/run.py --quick    # N = 10, 100, 200
+    .venv/bin/python benchmarks/run.py --json
 
-Each case is a command run as a child process; its wall time and peak resident memory (from wait4) are recorded.
+For each N it writes N realistic returns (`sample-submissions --count N`, not timed) and times, as whole processes
+(median of --runs): (a) the floor, python-calamine reading every sheet of every file; (b) the naive peer,
+pandas.read_excel(sheet_name=None, engine="openpyxl"); (c) `validate DIR`, cold (--no-cache) and warm (the
+validation cache already holds these files); (d) `consolidate` into a fresh store, cold and warm; (e) `trackers`
+for N service teams; (f) `decks --all`. Peak memory is each process's maximum resident set, from wait4.
+The targets at N = 200 are checked and printed as PASS or FAIL.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -21,130 +29,169 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
+REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 CLI = str(BIN / "plan-reports")
+PERIOD = "2025/26-Q2"
+
+FLOOR = """
+import sys, glob
+from python_calamine import CalamineWorkbook
+for f in sorted(glob.glob(sys.argv[1] + "/**/*.xlsx", recursive=True)):
+    wb = CalamineWorkbook.from_path(f)
+    for name in wb.sheet_names:
+        wb.get_sheet_by_name(name).to_python()
+"""
+PEER = """
+import sys, glob
+import pandas as pd
+for f in sorted(glob.glob(sys.argv[1] + "/**/*.xlsx", recursive=True)):
+    pd.read_excel(f, sheet_name=None, engine="openpyxl")
+"""
 
 
 @dataclass
 class Result:
-    name: str
+    case: str
+    n: int
     seconds: float
     peak_mb: float
-    items: int
+    runs: int
 
     @property
     def ms_per_item(self) -> float:
-        return 1000 * self.seconds / max(self.items, 1)
+        return 1000 * self.seconds / max(self.n, 1)
 
 
-def run_once(cmd: list[str], cwd: Path) -> tuple[float, float]:
+def run_once(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if proc.returncode not in (0, 1):
-        raise SystemExit(f"benchmark command failed ({proc.returncode}): {' '.join(cmd)}\n{err}")
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        raise SystemExit(f"benchmark command failed ({code}): {' '.join(cmd)}\n{err}")
     return elapsed, usage.ru_maxrss / 1024
 
 
-def measure(name: str, cmd: list[str], cwd: Path, runs: int, items: int, setup: Callable[[], None] | None = None) -> Result:
+def measure(case: str, n: int, cmd: list[str], env: dict[str, str], runs: int,
+            setup: Callable[[], None] | None = None) -> Result:
     times, peaks = [], []
     for _ in range(runs):
         if setup:
             setup()
-        t, m = run_once(cmd, cwd)
+        t, m = run_once(cmd, env)
         times.append(t)
         peaks.append(m)
-    return Result(name, statistics.median(times), max(peaks), items)
+    return Result(case, n, statistics.median(times), max(peaks), runs)
 
 
-FLOOR_WRITE = """
-import sys, openpyxl
-out, n_files, rows, cols = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-for f in range(n_files):
-    wb = openpyxl.Workbook(); ws = wb.active
-    for r in range(rows):
-        ws.append([f"cell {r} {c}" for c in range(cols)])
-    wb.save(f"{out}/floor_{f}.xlsx")
-"""
+def bench_n(n: int, work: Path, runs: int, env: dict[str, str]) -> dict[str, Result]:
+    subs = work / f"n{n}" / "returns"
+    subprocess.run([CLI, "sample-submissions", "--period", PERIOD, "--out", str(subs), "--count", str(n), "--json"],
+                   check=True, capture_output=True, env=env)
+    store = work / f"n{n}" / "store.sqlite"
+    out = work / f"n{n}" / "out"
+
+    def fresh_store() -> None:
+        for p in store.parent.glob("store.sqlite*"):
+            p.unlink()
+
+    def cold_cache() -> None:
+        shutil.rmtree(Path(env["XDG_CACHE_HOME"]) / "plan-reports" / "validation.sqlite", ignore_errors=True)
+        for p in (Path(env["XDG_CACHE_HOME"]) / "plan-reports").glob("validation.sqlite*"):
+            p.unlink()
+
+    def cold_and_fresh() -> None:
+        cold_cache()
+        fresh_store()
+
+    r: dict[str, Result] = {}
+    r["floor"] = measure("(a) floor: calamine, every sheet", n, [sys.executable, "-c", FLOOR, str(subs)], env, runs)
+    peer_runs = 1 if n >= 1000 else runs
+    r["peer"] = measure("(b) naive peer: pandas + openpyxl", n, [sys.executable, "-c", PEER, str(subs)], env, peer_runs)
+    validate = [CLI, "validate", str(subs)]
+    r["validate_cold"] = measure("(c) validate, cold", n, [*validate, "--no-cache"], env, runs)
+    run_once(validate, env)  # prime the validation cache
+    r["validate_warm"] = measure("(c) validate, warm cache", n, validate, env, runs)
+    consolidate = [CLI, "consolidate", "--period", PERIOD, "--submissions", str(subs), "--store", str(store), "--out", str(out)]
+    r["consolidate_cold"] = measure("(d) consolidate, cold, fresh store", n, consolidate, env, runs, cold_and_fresh)
+    run_once(validate, env)
+    r["consolidate_warm"] = measure("(d) consolidate, warm cache, fresh store", n, consolidate, env, runs, fresh_store)
+    r["trackers"] = measure("(e) trackers for N teams", n, [CLI, "trackers", "--period", PERIOD, "--teams", str(n), "--out",
+                                                            str(work / f"n{n}" / "trackers"), "--store", str(work / "none")],
+                            env, runs)
+    run_once(consolidate, env)
+    r["decks"] = measure("(f) decks --all (H1)", n, [CLI, "decks", "--period", "2025/26-H1", "--all", "--out",
+                                                     str(work / f"n{n}" / "decks"), "--store", str(store)], env, runs)
+    return r
 
 
-def bench_trackers(runs: int, work: Path) -> list[Result]:
-    """(e) Generate every department's tracker for one period, against a plain openpyxl write of as many cells."""
-    out = work / "trackers"
-    out.mkdir(parents=True, exist_ok=True)
-    period = "2025/26-Q2"
-    ours = measure("trackers (all departments)", [CLI, "trackers", "--period", period, "--out", str(out)], REPO, runs, 6)
-    import openpyxl
-
-    cells = sum(ws.max_row * ws.max_column for p in out.glob("*.xlsx") for ws in openpyxl.load_workbook(p).worksheets)
-    rows_per_file = cells // (6 * 20)
-    floor = measure("baseline: openpyxl write, same cell count", [sys.executable, "-c", FLOOR_WRITE, str(out), "6",
-                                                                   str(rows_per_file), "20"], REPO, runs, 6)
-    return [floor, ours]
+def startup(env: dict[str, str], runs: int) -> tuple[Result, Result]:
+    imp = measure("python -c 'import plan_reports'", 1, [sys.executable, "-c", "import plan_reports"], env, runs * 3)
+    ver = measure("plan-reports --version", 1, [CLI, "--version"], env, runs * 3)
+    return imp, ver
 
 
-PPTX_FLOOR = """
-import sys
-from pptx import Presentation
-from pptx.util import Inches
-out, n_decks, n_slides = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-for d in range(n_decks):
-    prs = Presentation()
-    for s in range(n_slides):
-        slide = prs.slides.add_slide(prs.slide_layouts[5])
-        slide.shapes.title.text = f"Slide {s}"
-        slide.shapes.add_table(9, 7, Inches(0.5), Inches(1.5), Inches(9), Inches(5))
-    prs.save(f"{out}/floor_{d}.pptx")
-"""
-
-
-def bench_decks(runs: int, work: Path) -> list[Result]:
-    """(f) Build every Outcome Board deck and the summary for a half-year, against python-pptx writing as many slides."""
-    work.mkdir(parents=True, exist_ok=True)
-    subprocess.run([CLI, "demo", "--out", str(work / "demo"), "--json"], check=True, capture_output=True)
-    out = work / "decks"
-    ours = measure("decks --all (one half-year)", [CLI, "decks", "--period", "2025/26-H1", "--all", "--out", str(out),
-                                                   "--store", str(work / "demo" / "history.sqlite")], REPO, runs, 6)
-    from pptx import Presentation
-
-    n_slides = sum(len(Presentation(str(p)).slides) for p in out.glob("*.pptx"))
-    floor = measure("baseline: python-pptx, same slide count", [sys.executable, "-c", PPTX_FLOOR, str(out), "6",
-                                                                 str(n_slides // 6)], REPO, runs, 6)
-    return [floor, ours]
-
-
-BENCHMARKS: dict[str, Callable[[int, Path], list[Result]]] = {"trackers": bench_trackers, "decks": bench_decks}
+def targets(all_r: dict[int, dict[str, Result]], imp: Result, ver: Result) -> list[tuple[str, float, str, bool]]:
+    out = []
+    if 200 in all_r:
+        r = all_r[200]
+        f = r["floor"].seconds
+        for key, label in (("validate_cold", "validate (cold) / floor"), ("validate_warm", "validate (warm) / floor")):
+            out.append((label, r[key].seconds / f, "<= 1.5", r[key].seconds / f <= 1.5))
+        for key, label in (("consolidate_cold", "consolidate (cold) / floor"), ("consolidate_warm", "consolidate (warm) / floor")):
+            out.append((label, r[key].seconds / f, "<= 3.0", r[key].seconds / f <= 3.0))
+        ratio = r["peer"].seconds / r["consolidate_cold"].seconds
+        out.append(("naive peer / consolidate (cold)", ratio, ">= 8.0", ratio >= 8))
+    if 100 in all_r and 1000 in all_r:
+        for key in ("validate_cold", "consolidate_cold"):
+            ratio = all_r[1000][key].seconds / all_r[100][key].seconds
+            out.append((f"{key.replace('_', ' ')}: N=1000 / N=100", ratio, "<= 11.0", ratio <= 11))
+        peak = max(x.peak_mb for x in all_r[1000].values() if not x.case.startswith("(b)"))
+        out.append(("peak memory at N=1000 (MB), ours", peak, "< 500", peak < 500))
+    out.append(("--version / import plan_reports", ver.seconds / imp.seconds, "< 2.0", ver.seconds / imp.seconds < 2))
+    return out
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--only", choices=sorted(BENCHMARKS), action="append")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="N = 10, 100, 200 only")
+    ap.add_argument("--n", type=int, action="append", help="sizes to run (repeatable)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    report: dict[str, list[dict[str, float | str]]] = {}
+    sizes = args.n or ([10, 100, 200] if args.quick else [10, 100, 200, 1000])
+    all_r: dict[int, dict[str, Result]] = {}
     with tempfile.TemporaryDirectory(prefix="plan-reports-bench-") as tmp:
-        for name in args.only or list(BENCHMARKS):
-            results = BENCHMARKS[name](args.runs, Path(tmp) / name)
-            base = results[0]
-            report[name] = [{"case": r.name, "seconds": round(r.seconds, 4), "ratio_to_baseline": round(r.seconds / base.seconds, 2),
-                             "ms_per_item": round(r.ms_per_item, 1), "peak_mb": round(r.peak_mb, 1)} for r in results]
+        env = dict(os.environ, XDG_CACHE_HOME=str(Path(tmp) / "cache"))
+        for n in sizes:
+            print(f"N = {n} ...", file=sys.stderr)
+            all_r[n] = bench_n(n, Path(tmp), args.runs, env)
+        imp, ver = startup(env, args.runs)
+    checks = targets(all_r, imp, ver)
+    meta = {"date": datetime.now().isoformat(timespec="seconds"), "machine": platform.platform(),
+            "cpus": os.cpu_count(), "python": platform.python_version(), "runs": args.runs}
     if args.json:
-        json.dump({"machine": platform.platform(), "cpus": os.cpu_count(), "date": datetime.now().isoformat(timespec="seconds"),
-                   "results": report}, sys.stdout, indent=2)
+        json.dump({**meta, "results": {n: {k: vars(v) for k, v in r.items()} for n, r in all_r.items()},
+                   "startup": {"import": imp.seconds, "version": ver.seconds},
+                   "targets": [{"check": c, "value": round(v, 3), "target": t, "pass": p} for c, v, t, p in checks]},
+                  sys.stdout, indent=2)
         print()
         return 0
-    print(f"{datetime.now():%Y-%m-%d %H:%M} on {platform.platform()} ({os.cpu_count()} cores), median of {args.runs} runs")
-    for name, rows in report.items():
-        print(f"\n{name}")
-        print(f"  {'case':52} {'seconds':>9} {'x baseline':>11} {'ms/item':>9} {'peak MB':>8}")
-        for r in rows:
-            print(f"  {r['case']:52} {r['seconds']:>9.3f} {r['ratio_to_baseline']:>11.2f} {r['ms_per_item']:>9.1f} {r['peak_mb']:>8.1f}")
+    print(f"{meta['date']} on {meta['machine']} ({meta['cpus']} cores, Python {meta['python']}), median of {args.runs} runs")
+    for n, r in all_r.items():
+        floor, peer = r["floor"].seconds, r["peer"].seconds
+        print(f"\nN = {n} returns")
+        print(f"  {'case':42} {'seconds':>8} {'x floor':>8} {'x peer':>7} {'ms/return':>10} {'peak MB':>8}")
+        for x in r.values():
+            print(f"  {x.case:42} {x.seconds:>8.3f} {x.seconds / floor:>8.2f} {x.seconds / peer:>7.2f} {x.ms_per_item:>10.1f} "
+                  f"{x.peak_mb:>8.1f}" + ("  (1 run)" if x.runs == 1 else ""))
+    print(f"\nstart-up: import plan_reports {imp.seconds * 1000:.0f} ms, plan-reports --version {ver.seconds * 1000:.0f} ms")
+    print("\ntargets")
+    for c, v, t, p in checks:
+        print(f"  {'PASS' if p else 'FAIL'}  {c:40} {v:8.2f}  (target {t})")
     return 0
 
 

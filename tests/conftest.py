@@ -8,6 +8,16 @@ import pytest
 from plan_reports.config import Config, load_config
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Config and validation caches go to a fresh folder, shared by the tests and the CLIs they start."""
+    import os
+
+    folder = tmp_path_factory.mktemp("cache")
+    os.environ["XDG_CACHE_HOME"] = str(folder)
+    return folder
 CONFIG = REPO / "config"
 SHARED = REPO.parent / "shared"
 

@@ -90,12 +90,15 @@ def read_yaml(path: Path, shown_as: str | None = None) -> YamlDoc:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError([ConfigProblem(name, 1, "", f"cannot read: {e.strerror}")]) from e
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)  # libyaml when present: one parse, in C
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         raise ConfigError([ConfigProblem(name, (mark.line + 1) if mark else 1, "", f"not valid YAML: {e}")]) from e
+    finally:
+        loader.dispose()
     doc = YamlDoc(name, data if data is not None else {})
     if node is not None:
         _walk(node, (), doc)
@@ -250,9 +253,54 @@ class Config:
         return h.hexdigest()[:12]
 
 
+def _cache_file(root: Path) -> tuple[Path, str] | None:
+    """Where a validated config is cached: the user's cache folder, keyed by every YAML file's bytes and our version."""
+    import hashlib
+
+    from plan_reports import __version__
+
+    try:
+        h = hashlib.sha256(__version__.encode())
+        for p in sorted(root.rglob("*.yaml")):
+            h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes())
+    except OSError:
+        return None
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "plan-reports"
+    return base / f"config-{h.hexdigest()[:24]}.pickle", h.hexdigest()
+
+
 def load_config(root: Path | None = None) -> Config:
-    """Load and cross-check every config file; raise ConfigError listing all problems at once."""
+    """Load and cross-check every config file (or reuse the cached result for identical files).
+
+    Raises ConfigError listing all problems at once. A config with problems is never cached.
+    """
+    import pickle
+
     root = Path(root) if root else default_config_dir()
+    cache = _cache_file(root) if not os.environ.get("PLAN_REPORTS_NO_CACHE") else None
+    if cache and cache[0].exists():
+        try:
+            cfg = pickle.loads(cache[0].read_bytes())
+            if isinstance(cfg, Config) and cfg.__dict__.get("_digest") == cache[1]:
+                fresh = Config(root, cfg.plans, cfg.organisation, cfg.calendar, cfg.settings, cfg.scoring)
+                fresh.__dict__["_digest"] = cache[1]
+                return fresh
+        except Exception:
+            pass
+    cfg = _load_config(root)
+    if cache:
+        try:
+            from plan_reports.atomic import atomic_path
+
+            cfg.__dict__["_digest"] = cache[1]
+            with atomic_path(cache[0]) as tmp:
+                tmp.write_bytes(pickle.dumps(cfg, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError:
+            pass  # no writable cache folder: just slower next time
+    return cfg
+
+
+def _load_config(root: Path) -> Config:
     problems: list[ConfigProblem] = []
 
     def shown(p: Path) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from plan_reports.periods import Period
 from plan_reports.score import PeriodScores, load_inputs, score_period, scores_dict
 from plan_reports.store import ReturnStatus, connect, current_ids, now_iso, store_lock, submissions_for, transaction
-from plan_reports.validate import FileReport, find_submissions, validate_file
+from plan_reports.validate import FileReport, find_submissions, validate_files
 
 if TYPE_CHECKING:
     import sqlite3
@@ -108,15 +108,12 @@ def return_statuses(con: sqlite3.Connection, cfg: Config, period: Period, today:
 
 def consolidate(cfg: Config, period: Period, submissions: Path, store: Path, out_dir: Path | None, *,
                 today: date | None = None, progress: Callable[[], None] | None = None,
-                notify: Callable[[str], None] | None = None, wait_seconds: float = 600) -> ConsolidationResult:
+                notify: Callable[[str], None] | None = None, wait_seconds: float = 600,
+                use_cache: bool = False) -> ConsolidationResult:
     """Validate, record, score and write the consolidated workbook for one period."""
     files, _ = find_submissions([submissions])
     with store_lock(store, wait_seconds, notify):
-        reports = []
-        for f in files:
-            reports.append(validate_file(f, cfg, expected_period=period, today=today))
-            if progress:
-                progress()
+        reports = validate_files(files, cfg, expected_period=period, today=today, progress=progress, use_cache=use_cache)
         con = connect(store)
         try:
             new = 0

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from plan_reports.atomic import atomic_path, set_mtime
-from plan_reports.xlsxout import pin_package
 from plan_reports.models import FREQUENCY_MONTHS, Indicator, Plan
 from plan_reports.periods import Period
 from plan_reports.score import rate_indicator
@@ -32,6 +31,7 @@ from plan_reports.trackers import (
     target_for,
     tracker_filename,
 )
+from plan_reports.xlsxout import pin_package
 
 if TYPE_CHECKING:
     from plan_reports.config import Config
@@ -259,11 +259,24 @@ def write_samples(cfg: Config, period: Period, out: Path, *, count: int | None =
     depts = departments or [d.id for d in cfg.organisation.departments]
     jobs = [(d, "") for d in depts] if count is None else \
         [(depts[i % len(depts)], f"T{i + 1:04d}") for i in range(count)]
-    written = []
-    for dept, team in jobs:
-        written.append(write_sample(cfg, dept, period, out, seed, team))
-        if progress:
-            progress()
+    tick = progress or (lambda: None)
+    if len(jobs) < 12:
+        written = []
+        for dept, team in jobs:
+            written.append(write_sample(cfg, dept, period, out, seed, team))
+            tick()
+        return written
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(min(os.cpu_count() or 1, 4), mp_context=multiprocessing.get_context(method)) as ex:
+        futures = [ex.submit(write_sample, cfg, dept, period, out, seed, team) for dept, team in jobs]
+        written = []
+        for f in futures:
+            written.append(f.result())
+            tick()
     return written
 
 

@@ -578,7 +578,7 @@ def store_prefill(con: Any, plan: Plan, dept_id: str, period: Period) -> Prefill
 
 
 def write_trackers(cfg: Config, period: Period, out: Path, departments: Sequence[str] | None = None,
-                   generated_at: datetime | None = None, store: Path | None = None) -> list[Path]:
+                   generated_at: datetime | None = None, store: Path | None = None, teams: int | None = None) -> list[Path]:
     """Write one tracker per department; each file appears whole or not at all."""
     plan = cfg.plan_for_period(period)
     dept_ids = list(departments) if departments else [d.id for d in cfg.organisation.departments]
@@ -595,10 +595,13 @@ def write_trackers(cfg: Config, period: Period, out: Path, departments: Sequence
         from plan_reports.store import connect
 
         con = connect(Path(store))
-    for dept_id in dept_ids:
-        prefill = store_prefill(con, plan, dept_id, period) if con is not None else plan_prefill(plan, dept_id)
-        wb = build_tracker(cfg, plan, dept_id, period, prefill, generated_at)
-        target = Path(out) / tracker_filename(dept_id, period)
+    jobs = [(d, "") for d in dept_ids] if not teams else [(dept_ids[i % len(dept_ids)], f"T{i + 1:04d}") for i in range(teams)]
+    prefills: dict[str, Prefill] = {}
+    for dept_id, team in jobs:
+        if dept_id not in prefills:
+            prefills[dept_id] = store_prefill(con, plan, dept_id, period) if con is not None else plan_prefill(plan, dept_id)
+        wb = build_tracker(cfg, plan, dept_id, period, prefills[dept_id], generated_at, team)
+        target = Path(out) / tracker_filename(dept_id, period, team)
         with atomic_path(target) as tmp:
             wb.save(tmp)
         written.append(target)

@@ -30,7 +30,7 @@ from plan_reports.trackers import (
     Column,
     indicator_columns,
 )
-from plan_reports.xlsx import Package, ReadProblem, col_name, open_package, read_values, split_ref
+from plan_reports.xlsx import Package, ReadProblem, col_name, formula_text, open_package, read_values, split_ref
 
 if TYPE_CHECKING:
     from plan_reports.config import Config
@@ -352,9 +352,10 @@ class _Sheet:
     def __init__(self, pkg: Package, name: str, where: dict[str, int], out: _Collector):
         self.scan = pkg.sheets[name]
         self.name, self.where, self.out = name, where, out
+        self.letters = {k: col_name(i + 1) for k, i in where.items()}
 
     def coord(self, key: str, row: int) -> str:
-        return f"{col_name(self.where[key] + 1)}{row}"
+        return f"{self.letters[key]}{row}"
 
     def raw(self, key: str, r: int, row: list[Any], label: str, is_input: bool = True) -> Any:
         if key not in self.where:
@@ -365,7 +366,8 @@ class _Sheet:
                                                       "Replace it with a value (or leave it blank).")
             return None
         if is_input and coord in self.scan.formulas:
-            self.out.add("C010", E, self.name, coord, f"{label}: the cell holds a formula ({self.scan.formulas[coord][:60]}); "
+            shown = formula_text(self.scan.formulas[coord])[:60]
+            self.out.add("C010", E, self.name, coord, f"{label}: the cell holds a formula ({shown}); "
                                                       "type the value itself (Paste Special > Values).")
         i = self.where[key]
         return row[i] if i < len(row) else None
@@ -585,11 +587,27 @@ def check_submission(pkg: Package, values: dict[str, list[list[Any]]], cfg: Conf
     return rep
 
 
-def validate_file(path: Path, cfg: Config, *, expected_period: Period | None = None, today: date | None = None) -> FileReport:
-    """Read (never modify) one submission and check it. Unreadable files give one F-code issue."""
+def validate_file(path: Path, cfg: Config, *, expected_period: Period | None = None, today: date | None = None,
+                  cache: ValidationCache | None = None) -> FileReport:
+    """Read (never modify) one submission and check it. Unreadable files give one F-code issue.
+
+    With a cache, a file whose bytes, name and checking context were seen before is not checked again.
+    """
     path = Path(path)
+    if cache is not None:
+        key = cache.key(path, cfg, expected_period, today or date.today())
+        hit = cache.get(key, path)
+        if hit is not None:
+            return hit
+        rep = _validate(path, cfg, expected_period, today)
+        cache.put(key, rep)
+        return rep
+    return _validate(path, cfg, expected_period, today)
+
+
+def _validate(path: Path, cfg: Config, expected_period: Period | None, today: date | None) -> FileReport:
     try:
-        pkg = open_package(path)
+        pkg = open_package(path, detail={SHEET_INDICATORS, SHEET_COMMITMENTS})
         wanted = [s for s in (SHEET_INDICATORS, SHEET_COMMITMENTS) if s in pkg.sheets]
         if not any(k.startswith("pr_") for k in pkg.custom_props) and SHEET_META in pkg.sheets:
             wanted.append(SHEET_META)
@@ -615,15 +633,158 @@ def find_submissions(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
     return found, missing
 
 
+_worker: dict[str, Any] = {}
+
+
+def _code_digest() -> str:
+    """The checks' own source: a changed validator never serves a report made by an older one."""
+    import hashlib
+
+    if "code" not in _worker:
+        here = Path(__file__).parent
+        h = hashlib.sha256()
+        for name in ("validate.py", "xlsx.py", "trackers.py", "score.py", "models.py", "periods.py", "__init__.py"):
+            h.update((here / name).read_bytes())
+        _worker["code"] = h.hexdigest()
+    return str(_worker["code"])
+
+
+class ValidationCache:
+    """Reports of files already checked, keyed by content hash, file name and everything the checks depend on.
+
+    Re-validating a folder where only a few returns changed then costs little more than hashing the rest.
+    Stored in SQLite in the user's cache folder; a damaged cache is ignored.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        import os
+        import sqlite3
+
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "plan-reports"
+        self.path = path or base / "validation.sqlite"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self.con.execute("PRAGMA journal_mode=WAL")
+        self.con.execute("CREATE TABLE IF NOT EXISTS reports (key TEXT PRIMARY KEY, report BLOB NOT NULL)")
+
+    @classmethod
+    def open(cls) -> ValidationCache | None:
+        """The cache, or None when it cannot be opened (read-only home, a locked file): then nothing is cached."""
+        import sqlite3
+
+        try:
+            return cls()
+        except (OSError, sqlite3.Error):
+            return None
+
+    @staticmethod
+    def key(path: Path, cfg: Config, expected: Period | None, today: date) -> str:
+        import hashlib
+
+        digest = getattr(cfg, "__dict__", {}).get("_digest") or cfg.config_hash
+        parts = [hashlib.sha256(path.read_bytes()).hexdigest(), path.name, digest, _code_digest(), str(expected or ""),
+                 today.isoformat()]
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+    def get(self, key: str, path: Path) -> FileReport | None:
+        import pickle
+
+        try:
+            row = self.con.execute("SELECT report FROM reports WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                return None
+            rep = pickle.loads(row[0])
+        except Exception:
+            return None
+        rep.path = path
+        rep.issues = [Issue(i.code, i.severity, str(path), i.sheet, i.cell, i.message) for i in rep.issues]
+        return rep
+
+    def put(self, key: str, rep: FileReport) -> None:
+        import contextlib
+        import pickle
+        import sqlite3
+
+        with contextlib.suppress(sqlite3.Error):  # a cache that cannot be written only costs time
+            self.con.execute("INSERT OR REPLACE INTO reports (key, report) VALUES (?, ?)", (key, pickle.dumps(rep)))
+
+
+WORKER_MEMORY_BYTES = 1024 * 1024 * 1024  # a worker that needs more than this is stopped, not the machine
+PARALLEL_FROM = 12  # below this many files a pool costs more than it saves
+
+
+def _init_worker(cfg: Config, expected_period: Period | None, today: date | None, use_cache: bool) -> None:
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY_BYTES, WORKER_MEMORY_BYTES))
+    except (ImportError, ValueError, OSError):
+        pass  # not on Windows; the byte-level defences still bound what is read
+    _worker.update(cfg=cfg, expected_period=expected_period, today=today, cache=ValidationCache.open() if use_cache else None)
+
+
+def _validate_in_worker(path: Path) -> FileReport:
+    return validate_file(path, _worker["cfg"], expected_period=_worker["expected_period"], today=_worker["today"],
+                         cache=_worker["cache"])
+
+
+def _pool(workers: int, cfg: Config, expected_period: Period | None, today: date | None, use_cache: bool) -> Any:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method), initializer=_init_worker,
+                               initargs=(cfg, expected_period, today, use_cache))
+
+
+def validate_files(files: Sequence[Path], cfg: Config, *, expected_period: Period | None = None,
+                   today: date | None = None, progress: Any = None, workers: int | None = None,
+                   use_cache: bool = False) -> list[FileReport]:
+    """Validate many files, on every core when there are enough of them. Results keep the order of `files`.
+
+    Each worker has a memory limit; a file that kills its worker is reported as unreadable (F013), and the rest are
+    still validated.
+    """
+    import os
+    from concurrent.futures.process import BrokenProcessPool
+
+    tick = progress or (lambda: None)
+    n = len(files)
+    workers = workers if workers is not None else (min(os.cpu_count() or 1, 4) if n >= PARALLEL_FROM else 1)
+    cache = ValidationCache.open() if use_cache else None  # created here, before any worker opens it
+    if workers <= 1:
+        out = []
+        for f in files:
+            out.append(validate_file(f, cfg, expected_period=expected_period, today=today, cache=cache))
+            tick()
+        return out
+    results: dict[int, FileReport] = {}
+    try:
+        with _pool(workers, cfg, expected_period, today, use_cache) as ex:
+            for i, rep in enumerate(ex.map(_validate_in_worker, files, chunksize=max(1, n // (workers * 8)))):
+                results[i] = rep
+                tick()
+    except BrokenProcessPool:
+        for i, f in enumerate(files):
+            if i in results:
+                continue
+            try:
+                with _pool(1, cfg, expected_period, today, False) as single:
+                    results[i] = single.submit(_validate_in_worker, f).result()
+            except BrokenProcessPool:
+                results[i] = FileReport(f, readable=False, issues=[Issue(
+                    "F013", E, str(f), None, None, "The file stopped the workbook reader and cannot be read safely. "
+                                                   "Open it in Excel, save it as a new .xlsx and resend it.")])
+            tick()
+    return [results[i] for i in range(n)]
+
+
 def validate_paths(paths: Iterable[Path], cfg: Config, *, expected_period: Period | None = None,
-                   today: date | None = None, progress: Any = None) -> list[FileReport]:
+                   today: date | None = None, progress: Any = None, workers: int | None = None,
+                   use_cache: bool = False) -> list[FileReport]:
     files, _ = find_submissions(paths)
-    reports = []
-    for f in files:
-        reports.append(validate_file(f, cfg, expected_period=expected_period, today=today))
-        if progress:
-            progress()
-    return reports
+    return validate_files(files, cfg, expected_period=expected_period, today=today, progress=progress, workers=workers,
+                          use_cache=use_cache)
 
 
 def annotate(report: FileReport, out_dir: Path) -> Path | None:

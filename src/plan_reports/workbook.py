@@ -14,7 +14,6 @@ from plan_reports.models import POLARITY_LABELS, UNIT_LABELS, Plan
 from plan_reports.periods import Period
 from plan_reports.score import QUARTILE_LABELS
 from plan_reports.store import indicator_values, submissions_for
-from plan_reports.xlsxout import put
 
 if TYPE_CHECKING:
     import sqlite3
@@ -23,9 +22,9 @@ if TYPE_CHECKING:
     from plan_reports.score import PeriodScores
     from plan_reports.store import ReturnStatus
 
-RAG_FILL = {"Green": "C6EFCE", "Amber": "FFEB9C", "Red": "FFC7CE", "No data": "D9D9D9", "No target": "EDEDED",
-            "Data only": "FFFFFF", "Insufficient data": "D9D9D9", "Not rated": "FFFFFF"}
-HEADER_FILL = "1F4E79"
+RAG_FILL = {"Green": "#C6EFCE", "Amber": "#FFEB9C", "Red": "#FFC7CE", "No data": "#D9D9D9", "No target": "#EDEDED",
+            "Data only": "#FFFFFF", "Insufficient data": "#D9D9D9", "Not rated": "#FFFFFF"}
+HEADER_FILL = "#1F4E79"
 
 
 def history_periods(period: Period) -> list[Period]:
@@ -36,48 +35,69 @@ def history_periods(period: Period) -> list[Period]:
 
 
 class _Sheet:
-    def __init__(self, wb: Any, title: str, heading: str, columns: list[tuple[str, float]]) -> None:
-        from openpyxl.styles import Alignment, Font, PatternFill
+    """One sheet written with XlsxWriter: formats are made once, strings are always written as strings."""
 
-        self.ws = wb.create_sheet(title)
-        self.columns = columns
-        put(self.ws["A1"], heading).font = Font(bold=True, size=13, color=HEADER_FILL)
-        for ci, (name, width) in enumerate(columns, 1):
-            c = put(self.ws.cell(3, ci), name)
-            c.font = Font(bold=True, color="FFFFFF")
-            c.fill = PatternFill("solid", fgColor=HEADER_FILL)
-            c.alignment = Alignment(wrap_text=True, vertical="top")
-            self.ws.column_dimensions[c.column_letter].width = width
-        self.ws.row_dimensions[3].height = 30
-        self.row = 4
+    def __init__(self, book: _Book, title: str, heading: str, columns: list[tuple[str, float]]) -> None:
+        self.book, self.columns = book, columns
+        self.ws = book.wb.add_worksheet(title)
+        self.ws.write_string(0, 0, heading, book.fmt("heading"))
+        for ci, (name, width) in enumerate(columns):
+            self.ws.write_string(2, ci, name, book.fmt("header"))
+            self.ws.set_column(ci, ci, width)
+        self.ws.set_row(2, 30)
+        self.row = 3
 
     def add(self, values: list[Any], formats: dict[int, str] | None = None, rag_col: int | None = None) -> None:
-        from openpyxl.styles import Alignment, PatternFill
-
+        lines = 1
         for ci, v in enumerate(values, 1):
-            c = put(self.ws.cell(self.row, ci), v)
-            c.alignment = Alignment(vertical="top", wrap_text=isinstance(v, str))
-            if formats and ci in formats:
-                c.number_format = formats[ci]
-        if rag_col is not None:
-            fill = RAG_FILL.get(str(values[rag_col - 1]))
-            if fill:
-                self.ws.cell(self.row, rag_col).fill = PatternFill("solid", fgColor=fill)
+            num = (formats or {}).get(ci)
+            rag = str(v) if rag_col == ci and str(v) in RAG_FILL else None
+            fmt = self.book.fmt("cell", num, rag)
+            if v is None or v == "":
+                self.ws.write_blank(self.row, ci - 1, None, fmt)
+            elif isinstance(v, str):
+                self.ws.write_string(self.row, ci - 1, v, fmt)  # never a formula, whatever it starts with
+                width = self.columns[ci - 1][1]
+                lines = max(lines, sum(-(-max(len(p), 1) // max(int(width * 1.05), 1)) for p in v.split("\n")))
+            elif isinstance(v, bool):
+                self.ws.write_boolean(self.row, ci - 1, v, fmt)
+            else:
+                self.ws.write_number(self.row, ci - 1, v, fmt)
+        self.ws.set_row(self.row, 13.5 * lines + 3)
         self.row += 1
 
     def finish(self) -> None:
-        from openpyxl.utils import get_column_letter
+        self.ws.freeze_panes(3, 2)
+        self.ws.autofilter(2, 0, max(self.row - 1, 2), len(self.columns) - 1)
+        self.ws.set_landscape()
+        self.ws.fit_to_pages(1, 0)
+        self.ws.repeat_rows(2)
 
-        from plan_reports.xlsxout import fit_rows
 
-        fit_rows(self.ws, [w for _, w in self.columns], range(4, self.row))
-        last = get_column_letter(len(self.columns))
-        self.ws.freeze_panes = "C4"
-        self.ws.auto_filter.ref = f"A3:{last}{max(self.row - 1, 3)}"
-        self.ws.page_setup.orientation = "landscape"
-        self.ws.page_setup.fitToWidth = 1
-        self.ws.page_setup.fitToHeight = 0
-        self.ws.sheet_properties.pageSetUpPr.fitToPage = True
+class _Book:
+    def __init__(self, path: Path) -> None:
+        import xlsxwriter
+
+        self.wb = xlsxwriter.Workbook(str(path), {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                                                  "strings_to_numbers": False})
+        self._formats: dict[tuple[str, str | None, str | None], Any] = {}
+
+    def fmt(self, kind: str, num: str | None = None, rag: str | None = None) -> Any:
+        key = (kind, num, rag)
+        if key not in self._formats:
+            spec: dict[str, Any] = {"font_name": "Arial", "font_size": 10, "valign": "top"}
+            if kind == "heading":
+                spec.update(bold=True, font_size=13, font_color=HEADER_FILL)
+            elif kind == "header":
+                spec.update(bold=True, font_color="#FFFFFF", bg_color=HEADER_FILL, text_wrap=True)
+            else:
+                spec.update(text_wrap=True)
+                if num:
+                    spec["num_format"] = num
+                if rag:
+                    spec.update(bg_color=RAG_FILL[rag], bold=True)
+            self._formats[key] = self.wb.add_format(spec)
+        return self._formats[key]
 
 
 def consolidated_path(out_dir: Path, period: Period) -> Path:
@@ -90,10 +110,18 @@ def _fmt(decimals: int) -> str:
 
 def write_consolidated(con: sqlite3.Connection, cfg: Config, plan: Plan, period: Period, statuses: list[ReturnStatus],
                        scores: PeriodScores, out_dir: Path) -> Path:
-    from openpyxl import Workbook
+    target = consolidated_path(out_dir, period)
+    with atomic_path(target) as tmp:
+        book = _Book(tmp)
+        _write(book, con, cfg, plan, period, statuses, scores)
+        book.wb.set_properties({"title": f"Strategic Plan consolidated returns {period}", "author": "plan-reports"})
+        book.wb.close()
+    return target
 
-    wb = Workbook()
-    wb.remove(wb.active)
+
+def _write(book: _Book, con: sqlite3.Connection, cfg: Config, plan: Plan, period: Period, statuses: list[ReturnStatus],
+           scores: PeriodScores) -> None:
+    wb = book
     label = period.label
 
     ret = _Sheet(wb, "Returns", f"Returns for {label}: deadline {cfg.submission_deadline(period):%d %B %Y}", [
@@ -164,12 +192,6 @@ def write_consolidated(con: sqlite3.Connection, cfg: Config, plan: Plan, period:
                      i["cell"] or "", i["message"]])
     iss.finish()
 
-    wb.properties.title = f"Strategic Plan consolidated returns {period}"
-    wb.properties.creator = "plan-reports"
-    target = consolidated_path(out_dir, period)
-    with atomic_path(target) as tmp:
-        wb.save(tmp)
-    return target
 
 
 def read_indicator_sheet(path: Path) -> list[dict[str, Any]]:

@@ -45,7 +45,7 @@ class SheetScan:
     state: str
     max_row: int
     max_col: int
-    formulas: dict[str, str] = field(default_factory=dict)
+    formulas: dict[str, bytes] = field(default_factory=dict)  # raw XML text; see formula_text
     errors: dict[str, str] = field(default_factory=dict)
     merged: tuple[str, ...] = ()
 
@@ -146,10 +146,11 @@ _SHEET_RE = re.compile(r"<(?:\w+:)?sheet\b([^>]*)/?>")
 _REL_RE = re.compile(r"<Relationship\b([^>]*)/?>")
 _PROP_RE = re.compile(r'<property\b[^>]*\bname="([^"]*)"[^>]*>\s*<vt:\w+\b[^>]*>([^<]*)</vt:\w+>', re.S)
 _MODIFIED_RE = re.compile(r"<dcterms:modified\b[^>]*>([^<]+)</dcterms:modified>")
-_CELL_RE = re.compile(rb"<c\b([^>]*?)(/?)>")
-_REF_RE = re.compile(rb'\br="([A-Z]{1,3})([0-9]{1,7})"')
-_T_E_RE = re.compile(rb'\bt="e"')
-_F_RE = re.compile(rb"\s*<f\b[^>]*?(?:/>|>([^<]*)</f>)")
+_ROW_RE = re.compile(rb'<row\b[^>]*?\br="([0-9]{1,9})"')
+_REF_COL_RE = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,9})[0-9]')
+_FORMULA_RE = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3}[0-9]{1,7})"[^>]*>\s*<f\b[^>]*?(?:/>|>([^<]*)</f>)')
+_ERROR_ATTRS_RE = re.compile(rb'<c\b([^>]*\bt="e"[^>]*)>')
+_REF_RE = re.compile(rb'\br="([A-Z]{1,3}[0-9]{1,7})"')
 _V_RE = re.compile(rb"<v>([^<]*)</v>")
 _MERGE_RE = re.compile(rb'<mergeCell\b[^>]*\bref="([A-Z0-9:]+)"')
 _DIM_RE = re.compile(rb'<dimension\b[^>]*\bref="([A-Z]{1,3}[0-9]{1,7})(?::([A-Z]{1,3})([0-9]{1,7}))?"')
@@ -159,37 +160,39 @@ def _unescape(s: str) -> str:
     return s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&")
 
 
-def _scan_sheet(name: str, part: str, state: str, xml: bytes) -> SheetScan:
+def _too_large(name: str, what: str) -> ReadProblem:
+    return ReadProblem("F010", f"Sheet '{name}' {what}, far beyond any tracker (a few hundred rows). Refused as too large: "
+                               "delete the stray cells far below or to the right of the data.")
+
+
+def _scan_sheet(name: str, part: str, state: str, xml: bytes, detail: bool = True) -> SheetScan:
+    """Extent, formulas, error cells and merges from the sheet XML, in a few regex passes (no per-cell Python)."""
     dim = _DIM_RE.search(xml, 0, 4096)
     if dim and dim.group(2):
         rows, cols = int(dim.group(3)), col_index(dim.group(2).decode())
         if rows > MAX_ROWS or cols > MAX_COLS:
-            raise ReadProblem("F010", f"Sheet '{name}' declares {rows:,} rows x {cols:,} columns; a tracker has a few hundred "
-                                      "rows. Refused as too large (delete the stray cells far below or right of the data).")
-    max_row = max_col = 0
-    formulas: dict[str, str] = {}
+            raise _too_large(name, f"declares {rows:,} rows x {cols:,} columns")
+    row_numbers = _ROW_RE.findall(xml)
+    max_row = max(map(int, row_numbers), default=0)
+    letters = set(_REF_COL_RE.findall(xml))
+    max_col = max((col_index(c.decode()) for c in letters), default=0)
+    if max_row > MAX_ROWS or max_col > MAX_COLS:
+        raise _too_large(name, f"has cells out to row {max_row:,}, column {col_name(min(max_col, 18278))}")
+    if not detail:
+        return SheetScan(name, part, state, max_row, max_col)
+    formulas = {m.group(1).decode(): m.group(2) or b"" for m in _FORMULA_RE.finditer(xml)}
     errors: dict[str, str] = {}
-    for m in _CELL_RE.finditer(xml):
-        attrs = m.group(1)
-        ref = _REF_RE.search(attrs)
-        if not ref:
-            continue
-        row, col = int(ref.group(2)), col_index(ref.group(1).decode())
-        if row > MAX_ROWS or col > MAX_COLS:
-            raise ReadProblem("F010", f"Sheet '{name}' has a cell at {ref.group(1).decode()}{row}, far outside any tracker. "
-                                      "Refused as too large (delete the stray cell).")
-        max_row, max_col = max(max_row, row), max(max_col, col)
-        if m.group(2):  # self-closing: an empty, styled cell
-            continue
-        coord = f"{ref.group(1).decode()}{row}"
-        f = _F_RE.match(xml, m.end())
-        if f:
-            formulas[coord] = "=" + _unescape((f.group(1) or b"").decode("utf-8", "replace"))
-        if _T_E_RE.search(attrs):
+    for m in _ERROR_ATTRS_RE.finditer(xml):
+        ref = _REF_RE.search(m.group(1))
+        if ref:
             v = _V_RE.search(xml, m.end(), m.end() + 400)
-            errors[coord] = v.group(1).decode() if v else "#ERROR"
+            errors[ref.group(1).decode()] = v.group(1).decode() if v else "#ERROR"
     merged = tuple(x.decode() for x in _MERGE_RE.findall(xml))
     return SheetScan(name, part, state, max_row, max_col, formulas, errors, merged)
+
+
+def formula_text(raw: bytes) -> str:
+    return "=" + _unescape(raw.decode("utf-8", "replace"))
 
 
 def _resolve(target: str) -> str:
@@ -204,8 +207,12 @@ def _resolve(target: str) -> str:
     return "/".join(parts)
 
 
-def open_package(path: Path) -> Package:
-    """Check a submitted file from its bytes and scan its sheets. Raises ReadProblem with a plain-English message."""
+def open_package(path: Path, detail: set[str] | None = None) -> Package:
+    """Check a submitted file from its bytes and scan its sheets. Raises ReadProblem with a plain-English message.
+
+    Every sheet's extent is checked; formulas, error cells and merges are collected for the `detail` sheets (all if
+    None), since only those are read further.
+    """
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -242,7 +249,8 @@ def open_package(path: Path) -> Package:
             name = _unescape(a.get("name", ""))
             if not part or part not in names:
                 continue
-            sheets[name] = _scan_sheet(name, part, a.get("state", "visible"), _bounded_read(z, part))
+            sheets[name] = _scan_sheet(name, part, a.get("state", "visible"), _bounded_read(z, part),
+                                       detail is None or name in detail)
         props: dict[str, str] = {}
         if "docProps/custom.xml" in names:
             custom = _bounded_read(z, "docProps/custom.xml").decode("utf-8", "replace")

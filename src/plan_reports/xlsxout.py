@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 import re
 import zipfile
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any
 
 from openpyxl.cell.cell import Cell
