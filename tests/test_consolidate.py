@@ -111,7 +111,7 @@ def test_running_twice_is_idempotent(config: Config, inbox: Path, tmp_path: Path
 
 def test_schema_is_versioned(tmp_path: Path) -> None:
     con = connect(tmp_path / "s.sqlite")
-    assert schema_version(con) == 2
+    assert schema_version(con) == 3
     con.execute("PRAGMA user_version = 99")
     con.close()
     with pytest.raises(RuntimeError, match="newer than this program"):

@@ -349,6 +349,131 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _now(args: argparse.Namespace) -> Any:
+    from datetime import datetime
+
+    if getattr(args, "now", None):
+        try:
+            return datetime.fromisoformat(args.now)
+        except ValueError:
+            raise UsageError(f"--now takes a date and time such as 2025-10-23T07:00, not {args.now!r}") from None
+    return datetime.now()
+
+
+def cmd_schedule_next(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from plan_reports.scheduler import occurrences
+
+    cfg = _config(args)
+    now = _now(args)
+    upcoming = [o for o in occurrences(cfg, now.date(), (now + timedelta(days=args.days)).date()) if o.due >= now]
+    rows: list[dict[str, str]] = []
+    for o in upcoming:  # the daily re-runs of a consolidation are one line: "daily until ..."
+        daily = [x for x in upcoming if x.job == "consolidate" and x.period == o.period and x.note != "first run"]
+        if o.job == "consolidate" and o.note != "first run":
+            if o is daily[0]:
+                rows.append({"due": o.due.isoformat(timespec="minutes"), "job": o.job, "period": o.period,
+                             "note": f"then daily until every return is in, at most until {daily[-1].due:%Y-%m-%d}"})
+            continue
+        rows.append({"due": o.due.isoformat(timespec="minutes"), "job": o.job, "period": o.period, "note": o.note})
+    if args.json:
+        _print_json({"now": now.isoformat(timespec="minutes"), "upcoming": rows})
+    else:
+        for r in rows:
+            print(f"{r['due']}  {r['job']:<12} {r['period']:<11} {r['note']}")
+        print(f"{len(rows)} job(s) in the next {args.days} days")
+    return EXIT_OK
+
+
+def cmd_schedule_status(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from plan_reports.scheduler import status
+    from plan_reports.store import connect
+
+    cfg = _config(args)
+    store = Path(cfg.settings.store)
+    if not store.exists():
+        raise UsageError(f"no history store at {store}: nothing has run yet")
+    con = connect(store)
+    try:
+        runs = status(con, args.limit)
+    finally:
+        con.close()
+    if args.json:
+        _print_json({"runs": runs})
+    else:
+        for r in runs:
+            print(f"{r['started_at'][:16]}  {r['job']:<12} {r['period'] or '':<11} {r['outcome']:<8} {r['error'] or ''}")
+        print(f"{len(runs)} run(s) shown; upcoming: plan-reports schedule next")
+    return EXIT_OK
+
+
+def cmd_schedule_once(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from plan_reports.scheduler import RUNNERS, Occurrence, due_jobs, failure_emailer, tick
+    from plan_reports.store import connect
+
+    cfg = _config(args)
+    now = _now(args)
+    if args.job and args.job not in RUNNERS:
+        raise UsageError(f"--job is one of {', '.join(RUNNERS)}")
+    con = connect(Path(cfg.settings.store))
+    try:
+        if args.period:
+            period = str(_period(args.period))
+            jobs = [Occurrence(now, args.job or "consolidate", period, "run by hand")]
+            if args.dry_run:
+                done = [(j, "would run") for j in jobs]
+            else:
+                runners = {j.job: RUNNERS[j.job] for j in jobs}
+                from plan_reports.scheduler import log_run
+
+                done = []
+                for j in jobs:
+                    try:
+                        out = runners[j.job](cfg, j, now)
+                        log_run(con, j, now, now, "ok", out.outputs, None)
+                        done.append((j, "ok"))
+                    except Exception as e:
+                        log_run(con, j, now, now, "failed", [], f"{type(e).__name__}: {e}")
+                        done.append((j, f"failed: {e}"))
+        else:
+            run, _ = due_jobs(con, cfg, now)
+            run = [o for o in run if not args.job or o.job == args.job]
+            if args.dry_run:
+                done = [(o, "would run") for o in run]
+            else:
+                runners = {k: v for k, v in RUNNERS.items() if not args.job or k == args.job}
+                done = tick(cfg, con, now, runners, notify_failure=failure_emailer(cfg))
+    finally:
+        con.close()
+    rows = [{"job": o.job, "period": o.period, "due": o.due.isoformat(timespec="minutes"), "outcome": out} for o, out in done]
+    if args.json:
+        _print_json({"now": now.isoformat(timespec="minutes"), "runs": rows})
+    else:
+        for r in rows:
+            print(f"{r['job']:<12} {r['period']:<11} due {r['due']}: {r['outcome']}")
+        print(f"{len(rows)} job(s)" + (" (dry run)" if args.dry_run else ""))
+    return EXIT_PROBLEMS if any(str(r["outcome"]).startswith("failed") for r in rows) else EXIT_OK
+
+
+def cmd_schedule_run(args: argparse.Namespace) -> int:
+    from plan_reports.scheduler import AlreadyRunning, serve
+
+    cfg = _config(args)
+    fixed = _now(args) if args.now else None
+    clock = (lambda: fixed) if fixed else None
+    try:
+        kwargs = {"clock": clock} if clock else {}
+        return serve(cfg, tick_seconds=args.tick_seconds, say=lambda m: print(m, flush=True), **kwargs)
+    except AlreadyRunning as e:
+        print(f"plan-reports: {e}", file=sys.stderr)
+        return EXIT_PROBLEMS
+
+
 def build_parser() -> argparse.ArgumentParser:
     import argparse
     from pathlib import Path
@@ -424,6 +549,29 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--out", default="workbooks/demo", help="output folder (default: workbooks/demo)")
     dm.add_argument("--json", action="store_true")
     dm.set_defaults(func=cmd_demo)
+
+    sch = sub.add_parser("schedule", help="scheduled quarterly runs: reminders, consolidation, decks")
+    ssub = sch.add_subparsers(dest="schedule_command", metavar="SUBCOMMAND")
+    srun = ssub.add_parser("run", help="run the scheduler service (stop with Ctrl-C or SIGTERM)")
+    srun.add_argument("--tick-seconds", type=float, default=3600, help="how often to check what is due (default hourly)")
+    srun.add_argument("--now", help=argparse.SUPPRESS)
+    srun.set_defaults(func=cmd_schedule_run)
+    sonce = ssub.add_parser("once", help="run what is due now, once (for cron, Task Scheduler or a systemd timer)")
+    sonce.add_argument("--job", help="only this job: reminder, consolidate or decks")
+    sonce.add_argument("--period", help="run the job for this period now, whether due or not")
+    sonce.add_argument("--dry-run", action="store_true", help="list what would run; run nothing")
+    sonce.add_argument("--now", help="pretend it is this time, e.g. 2025-10-23T07:00")
+    sonce.add_argument("--json", action="store_true")
+    sonce.set_defaults(func=cmd_schedule_once)
+    snext = ssub.add_parser("next", help="list upcoming jobs with their dates")
+    snext.add_argument("--days", type=int, default=120)
+    snext.add_argument("--now", help="pretend it is this time")
+    snext.add_argument("--json", action="store_true")
+    snext.set_defaults(func=cmd_schedule_next)
+    sstat = ssub.add_parser("status", help="the last runs from the run log")
+    sstat.add_argument("--limit", type=int, default=20)
+    sstat.add_argument("--json", action="store_true")
+    sstat.set_defaults(func=cmd_schedule_status)
 
     hi = sub.add_parser("history", help="load or query past values and comparator figures")
     hsub = hi.add_subparsers(dest="history_command", metavar="SUBCOMMAND")

@@ -247,10 +247,30 @@ class TrackerSettings(Model):
     rag_preview_tolerance: float = Field(0.10, ge=0, le=1)
 
 
+class ScheduleSettings(Model):
+    reminder_days_before_deadline: int = Field(5, ge=0, le=60)
+    reminder_days_after_deadline: int = Field(2, ge=0, le=60)
+    consolidate_days_after_deadline: int = Field(2, ge=0, le=60)
+    decks_days_before_board: int = Field(7, ge=0, le=60)
+    run_at_hour: int = Field(7, ge=0, le=23)
+
+
+class EmailSettings(Model):
+    host: str = ""
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    sender: str = "performance@example.gov.uk"
+    username_env: str = "PLAN_REPORTS_SMTP_USER"
+    password_env: str = "PLAN_REPORTS_SMTP_PASSWORD"
+
+
 class Settings(Model):
     store: str = "workbooks/history.sqlite"
     outputs: str = "workbooks/out"
+    inbox: str = "workbooks/inbox"
     tracker: TrackerSettings = TrackerSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    email: EmailSettings = EmailSettings()
 
 
 class RagRule(Model):

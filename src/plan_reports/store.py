@@ -108,6 +108,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX runs_job ON runs(job, period, started_at);
     """,
+    # 3: each scheduled run remembers which occurrence (job, period, due time) it was, for catch-up
+    """
+    ALTER TABLE runs ADD COLUMN due TEXT;
+    CREATE INDEX runs_due ON runs(job, period, due, outcome);
+    """,
 ]
 
 
