@@ -128,14 +128,26 @@ def bench_n(n: int, work: Path, runs: int, env: dict[str, str]) -> dict[str, Res
     return r
 
 
+def ribbon_import_seconds(env: dict[str, str], runs: int) -> float:
+    """Cumulative import time of the ribbon's entry module, from python -X importtime (median)."""
+    times = []
+    for _ in range(runs * 3):
+        err = subprocess.run([sys.executable, "-X", "importtime", "-c", "import plan_reports.ribbon"], env=env,
+                             capture_output=True, text=True, check=True).stderr
+        line = next(x for x in err.splitlines() if x.rstrip().endswith("| plan_reports.ribbon"))
+        times.append(int(line.split("|")[1]) / 1e6)
+    return statistics.median(times)
+
+
 def startup(env: dict[str, str], runs: int) -> tuple[Result, Result]:
     imp = measure("python -c 'import plan_reports'", 1, [sys.executable, "-c", "import plan_reports"], env, runs * 3)
     ver = measure("plan-reports --version", 1, [CLI, "--version"], env, runs * 3)
     return imp, ver
 
 
-def targets(all_r: dict[int, dict[str, Result]], imp: Result, ver: Result) -> list[tuple[str, float, str, bool]]:
-    out = []
+def targets(all_r: dict[int, dict[str, Result]], imp: Result, ver: Result,
+            ribbon: float) -> list[tuple[str, float, str, bool]]:
+    out = [("ribbon entry module import (s, -X importtime)", ribbon, "< 0.5", ribbon < 0.5)]
     if 200 in all_r:
         r = all_r[200]
         f = r["floor"].seconds
@@ -170,7 +182,8 @@ def main() -> int:
             print(f"N = {n} ...", file=sys.stderr)
             all_r[n] = bench_n(n, Path(tmp), args.runs, env)
         imp, ver = startup(env, args.runs)
-    checks = targets(all_r, imp, ver)
+        ribbon = ribbon_import_seconds(env, args.runs)
+    checks = targets(all_r, imp, ver, ribbon)
     meta = {"date": datetime.now().isoformat(timespec="seconds"), "machine": platform.platform(),
             "cpus": os.cpu_count(), "python": platform.python_version(), "runs": args.runs}
     if args.json:

@@ -474,6 +474,37 @@ def cmd_schedule_run(args: argparse.Namespace) -> int:
         return EXIT_PROBLEMS
 
 
+def cmd_addin_build(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from plan_reports.addin import build
+
+    res = build(Path(args.out))
+    data = {"kit": str(res.kit), "xlam": str(res.xlam) if res.xlam else None, "note": res.note,
+            "files": [str(p) for p in res.files]}
+    if args.json:
+        _print_json(data)
+    else:
+        print(res.note)
+        print(f"kit: {res.kit}")
+    return EXIT_OK
+
+
+def cmd_addin_install(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from plan_reports.addin import install
+
+    try:
+        res = install(Path(args.xlam), target_dir=Path(args.dir) if args.dir else None,
+                      config=Path(args.config) if args.config else None)
+    except FileNotFoundError as e:
+        raise UsageError(str(e)) from None
+    print(f"add-in: {res.xlam}\ninterpreter recorded in {res.xlwings_conf}\nconfig folder recorded in {res.config_record}")
+    print("Restart Excel: the Strategic Plan tab appears on the ribbon.")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     import argparse
     from pathlib import Path
@@ -572,6 +603,18 @@ def build_parser() -> argparse.ArgumentParser:
     sstat.add_argument("--limit", type=int, default=20)
     sstat.add_argument("--json", action="store_true")
     sstat.set_defaults(func=cmd_schedule_status)
+
+    ad = sub.add_parser("addin", help="build or install the Excel ribbon add-in")
+    asub = ad.add_subparsers(dest="addin_command", metavar="SUBCOMMAND")
+    ab = asub.add_parser("build", help="write the add-in kit; on Windows with Excel, build PlanReports.xlam")
+    ab.add_argument("--out", default="build/addin")
+    ab.add_argument("--json", action="store_true")
+    ab.set_defaults(func=cmd_addin_build)
+    ai = asub.add_parser("install", help="install PlanReports.xlam for this user (XLSTART) and record the interpreter")
+    ai.add_argument("--xlam", default="build/addin/PlanReports.xlam")
+    ai.add_argument("--dir", help="copy the add-in here instead of Excel's XLSTART folder")
+    ai.add_argument("--config", help="the config folder the ribbon should use (default: this project's)")
+    ai.set_defaults(func=cmd_addin_install)
 
     hi = sub.add_parser("history", help="load or query past values and comparator figures")
     hsub = hi.add_subparsers(dest="history_command", metavar="SUBCOMMAND")
