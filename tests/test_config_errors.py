@@ -150,3 +150,10 @@ def test_floor_rule_needs_a_floor(config_copy: Path) -> None:
     line = edit(config_copy, "scoring.yaml", "IO2-02: {type: floor, floor: 60}", "IO2-02: {type: floor}")
     p = only(config_copy)
     assert p.line == line and p.path == "rag.indicators.IO2-02" and "floor" in p.message
+
+
+def test_committee_covering_an_unknown_sub_outcome(config_copy: Path) -> None:
+    line = edit(config_copy, "committees.yaml", "sub_outcomes: [SW3]", "sub_outcomes: [SW9]")
+    p = only(config_copy)
+    assert p.file.endswith("committees.yaml") and p.line == line and p.path == "committees[3].sub_outcomes[0]"
+    assert "unknown sub-outcome 'SW9'" in p.message

@@ -331,6 +331,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "consolidated_workbook": str(res.consolidated) if res.consolidated else None,
             "trackers": [str(p) for p in res.trackers], "decks": [str(p) for p in res.decks],
             "annotated": [str(p) for p in res.annotated], "comparators": [str(p) for p in res.comparators],
+            "scrutiny": [str(p) for p in res.extra.get("scrutiny", [])], "annual": [str(p) for p in res.extra.get("annual", [])],
             "latest_returns": res.latest_statuses, "seconds": round(seconds, 1)}
     if args.json:
         _print_json(data)
@@ -346,6 +347,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"  Outcome Board decks, 2025/26-H1       {res.out / 'decks'}/ ({len(res.decks)} files)")
     for p in res.decks:
         print(f"      {p.name}")
+    for label, key in (("Scrutiny report, 2025/26-Q2", "scrutiny"), ("Annual Performance Report 2024/25", "annual")):
+        for p in res.extra.get(key, []):
+            print(f"  {label:<38}{p}")
     return EXIT_OK
 
 
@@ -505,6 +509,51 @@ def cmd_addin_install(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_scrutiny(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from plan_reports.scrutiny import write_scrutiny
+
+    cfg = _config(args)
+    period = _period(args.period)
+    store = _store(args, cfg)
+    if not store.exists():
+        raise UsageError(f"no history store at {store}: run consolidate first, or give --store")
+    try:
+        reports = write_scrutiny(cfg, period, store, Path(args.out), None if args.all else args.committee)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    data = [{"committee": r.committee, "docx": str(r.docx), "pdf": str(r.pdf) if r.pdf else None, "xlsx": str(r.xlsx),
+             "directions": r.directions, "rag": r.rags} for r in reports]
+    if args.json:
+        _print_json({"period": str(period), "reports": data})
+    else:
+        for r in reports:
+            print(f"{r.committee}: {r.docx}" + (f", {r.pdf}" if r.pdf else "") + f", {r.xlsx}")
+    return EXIT_OK
+
+
+def cmd_annual_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from plan_reports.scrutiny import write_annual_report
+
+    cfg = _config(args)
+    year = _period(args.year)
+    store = _store(args, cfg)
+    if not store.exists():
+        raise UsageError(f"no history store at {store}: run consolidate first, or give --store")
+    try:
+        docx, pdf = write_annual_report(cfg, year, store, Path(args.out))
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if args.json:
+        _print_json({"year": str(year), "docx": str(docx), "pdf": str(pdf) if pdf else None})
+    else:
+        print(f"wrote {docx}" + (f" and {pdf}" if pdf else ""))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     import argparse
     from pathlib import Path
@@ -575,6 +624,22 @@ def build_parser() -> argparse.ArgumentParser:
     de.add_argument("--store")
     de.add_argument("--json", action="store_true")
     de.set_defaults(func=cmd_decks)
+
+    sr = sub.add_parser("scrutiny", help="quarterly performance reports for the Overview and Scrutiny Committees")
+    sr.add_argument("--period", required=True, help="quarter, e.g. 2025/26-Q2")
+    who = sr.add_mutually_exclusive_group()
+    who.add_argument("--committee", help="one committee id from config/committees.yaml")
+    who.add_argument("--all", action="store_true", help="every committee (the default)")
+    sr.add_argument("--out", required=True)
+    sr.add_argument("--store")
+    sr.add_argument("--json", action="store_true")
+    sr.set_defaults(func=cmd_scrutiny)
+    an = sub.add_parser("annual-report", help="the Annual Performance Report for a financial year")
+    an.add_argument("--year", required=True, help="financial year, e.g. 2025/26")
+    an.add_argument("--out", required=True)
+    an.add_argument("--store")
+    an.add_argument("--json", action="store_true")
+    an.set_defaults(func=cmd_annual_report)
 
     dm = sub.add_parser("demo", help="run the whole pipeline on realistic sample data (the README's main job)")
     dm.add_argument("--out", default="workbooks/demo", help="output folder (default: workbooks/demo)")

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from plan_reports.models import Calendar, Organisation, Plan, Scoring, Settings
+from plan_reports.models import Calendar, Committees, Organisation, Plan, Scoring, Settings
 from plan_reports.periods import Period
 
 M = TypeVar("M", bound=BaseModel)
@@ -206,6 +206,7 @@ class Config:
     calendar: Calendar
     settings: Settings
     scoring: Scoring
+    committees: Committees | None = None
 
     def plan(self, plan_id: str | None = None) -> Plan:
         """The named plan, or the one current today (the approved plan covering today, else the latest)."""
@@ -282,7 +283,7 @@ def load_config(root: Path | None = None) -> Config:
         try:
             cfg = pickle.loads(cache[0].read_bytes())
             if isinstance(cfg, Config) and cfg.__dict__.get("_digest") == cache[1]:
-                fresh = Config(root, cfg.plans, cfg.organisation, cfg.calendar, cfg.settings, cfg.scoring)
+                fresh = Config(root, cfg.plans, cfg.organisation, cfg.calendar, cfg.settings, cfg.scoring, cfg.committees)
                 fresh.__dict__["_digest"] = cache[1]
                 return fresh
         except Exception:
@@ -351,6 +352,24 @@ def _load_config(root: Path) -> Config:
         for ind_id in scoring.rag.indicators:
             if ind_id not in known:
                 problems.append(scoring_doc.problem(("rag", "indicators", ind_id), f"no indicator '{ind_id}' in any plan"))
+    committees = None
+    committees_path = root / "committees.yaml"
+    if committees_path.exists():
+        cdoc, committees = load(committees_path, Committees)
+        if committees is not None and cdoc is not None:
+            plan = plans.get(committees.plan)
+            if plan is None:
+                if len(plans) == len(plan_files):
+                    problems.append(cdoc.problem(("plan",), f"no plan '{committees.plan}' (known: {', '.join(sorted(plans))})"))
+            else:
+                known = {"outcomes": {o.id for o in plan.groups()}, "sub_outcomes": {s.id for _, s in plan.sub_outcomes()},
+                         "indicators": {i.id for _, _, i in plan.indicators()}}
+                for ci, c in enumerate(committees.committees):
+                    for kind, ids in (("outcomes", c.outcomes), ("sub_outcomes", c.sub_outcomes), ("indicators", c.indicators)):
+                        for k, ident in enumerate(ids):
+                            if ident not in known[kind]:
+                                problems.append(cdoc.problem(("committees", ci, kind, k),
+                                                             f"committee {c.id} covers unknown {kind[:-1].replace('_', '-')} '{ident}'"))
     if problems or org is None or cal is None or settings is None or scoring is None:
         raise ConfigError(problems)
-    return Config(root, plans, org, cal, settings, scoring)
+    return Config(root, plans, org, cal, settings, scoring, committees)

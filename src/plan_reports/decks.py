@@ -366,7 +366,7 @@ def _indicator_tables(deck: Deck, data: DeckData, so: Any, items: list[Indicator
                   [4.2, 1.3, 1.3, 1.15, 1.6, 1.4, 3.6], rag_cols=[3], alt=f"Indicators for {so.title}, {data.quarter.label}")
 
 
-def _key_indicator(items: list[IndicatorScore]) -> IndicatorScore | None:
+def key_indicator(items: list[IndicatorScore]) -> IndicatorScore | None:
     """The indicator most worth a chart: the worst-rated one with a history to show."""
     order = {"Red": 0, "Amber": 1, "Green": 2}
     charted = [x for x in items if sum(v is not None for _, v in x.history) >= 2 and x.polarity != "data_only"]
@@ -509,7 +509,7 @@ def build_board_deck(data: DeckData, outcome: Outcome, template: Path) -> Deck:
     for so in outcome.sub_outcomes:
         items = [x for x in data.scores.indicators if x.sub_outcome_id == so.id]
         _indicator_tables(deck, data, so, items, decimals)
-        key = _key_indicator(items)
+        key = key_indicator(items)
         if key:
             _chart(deck, data, so, key, decimals)
         _commitments(deck, so, [c for c in data.scores.commitments if c.sub_outcome_id == so.id], data)

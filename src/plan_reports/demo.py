@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 LATEST = Period.parse("2025/26-Q2")
 QUARTERS = 8
 LATE_DEPARTMENT, INVALID_DEPARTMENT = "ET", "CR"
+DEMO_COMMITTEE = "ECC-OSC"
 
 
 @dataclass
@@ -85,4 +86,11 @@ def run_demo(cfg: Config, out: Path, *, seed: int = 1, step: Callable[[str], Non
     res.trackers = write_trackers(cfg, LATEST.next(), out / "trackers", store=res.store)
     say(f"Outcome Board decks for {LATEST.half()}")
     res.decks = write_decks(cfg, LATEST.half(), res.store, out / "decks")
+    from plan_reports.scrutiny import write_annual_report, write_scrutiny
+
+    say(f"A Scrutiny report for {LATEST} and the Annual Performance Report for {LATEST.fy - 1}/{LATEST.fy % 100:02d}")
+    rep = write_scrutiny(cfg, LATEST, res.store, out / "scrutiny", committee=DEMO_COMMITTEE)[0]
+    res.extra["scrutiny"] = [p for p in (rep.docx, rep.pdf, rep.xlsx) if p]
+    docx, pdf = write_annual_report(cfg, Period(LATEST.fy - 1, "Y", 1), res.store, out / "annual")
+    res.extra["annual"] = [p for p in (docx, pdf) if p]
     return res

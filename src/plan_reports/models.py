@@ -339,3 +339,19 @@ class Scoring(Model):
     staleness: StalenessConfig = StalenessConfig()
     commitments: CommitmentScoring = CommitmentScoring()
     rollup: RollupConfig
+
+
+class Committee(Model):
+    id: Id
+    name: str
+    outcomes: list[Id] = []
+    sub_outcomes: list[Id] = []
+    indicators: list[Id] = []
+
+    def covers(self, outcome_id: str, sub_outcome_id: str, indicator_id: str) -> bool:
+        return outcome_id in self.outcomes or sub_outcome_id in self.sub_outcomes or indicator_id in self.indicators
+
+
+class Committees(Model):
+    plan: str
+    committees: list[Committee]

@@ -462,7 +462,7 @@ def _score_indicator(cfg: Any, ind: Indicator, o_id: str, s_id: str, period: Per
         ind.id, ind.name, o_id, s_id, ind.aim, ind.department, ind.unit, ind.polarity, ind.statutory, value,
         current.target if current else None, at if current else None, rating, short, long, trend, previous, last_year,
         stale, position, ind.comparator, comp_period, current.commentary if current else None,
-        current.source if current else "", [(k, v) for k, v, _ in points][-12:])
+        current.source if current else "", [(k, v) for k, v, _ in points][-20:])
 
 
 def _position(cfg: Any, ind: Indicator, inputs: ScoreInputs, at: str, value: float | None) -> tuple[Position | None, str | None]:
