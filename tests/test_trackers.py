@@ -191,3 +191,16 @@ def test_every_tracker_recalculates_without_errors_and_keeps_metadata(trackers: 
         assert wb[SHEET_META].sheet_state in ("veryHidden", "hidden")  # LibreOffice has no very-hidden state
         assert dict(wb[SHEET_META].iter_rows(values_only=True))["department"] == path.name.split("_")[1]
         assert wb.security is not None  # LibreOffice writes <workbookProtection/> back without lockStructure
+
+
+def test_roll_forward_from_last_periods_returns_without_a_store(samples: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "q3"
+    assert main(["trackers", "--period", "2025/26-Q3", "--out", str(out), "--department", "ET",
+                 "--previous", str(samples["ET"].parent)]) == 0
+    new = openpyxl.load_workbook(out / "Tracker_ET_2025-26-Q3.xlsx")
+    old = openpyxl.load_workbook(samples["ET"])
+    q3, q2 = indicator_columns(Period.parse("2025/26-Q3")), indicator_columns(PERIOD)
+    prev_col, value_col = col_letter(q3, "value_previous"), col_letter(q2, "value")
+    assert new[SHEET_INDICATORS][f"{prev_col}{FIRST_ROW}"].value == old[SHEET_INDICATORS][f"{value_col}{FIRST_ROW}"].value
+    status = col_letter(COMMITMENT_COLUMNS, "status")
+    assert new[SHEET_COMMITMENTS][f"{status}{FIRST_ROW}"].value == old[SHEET_COMMITMENTS][f"{status}{FIRST_ROW}"].value

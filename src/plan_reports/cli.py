@@ -86,8 +86,14 @@ def cmd_trackers(args: argparse.Namespace) -> int:
     store = Path(args.store) if args.store else Path(cfg.settings.store)
     if args.teams is not None and args.teams < 1:
         raise UsageError("--teams must be at least 1")
-    written = write_trackers(cfg, period, Path(args.out), departments=depts, store=store if store.exists() else None,
-                             teams=args.teams)
+    if args.previous:
+        from plan_reports.validate import previous_returns_prefill
+
+        prefills = previous_returns_prefill(cfg, period, Path(args.previous))
+        written = write_trackers(cfg, period, Path(args.out), departments=depts, teams=args.teams, prefills=prefills)
+    else:
+        written = write_trackers(cfg, period, Path(args.out), departments=depts, store=store if store.exists() else None,
+                                 teams=args.teams)
     if args.json:
         _print_json({"period": str(period), "files": [str(p) for p in written]})
     else:
@@ -579,6 +585,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", required=True, help="folder to write the workbooks to")
     tr.add_argument("--department", help="only this department id, e.g. ET")
     tr.add_argument("--store", help="history store to roll forward from (default from config/settings.yaml, if it exists)")
+    tr.add_argument("--previous", metavar="DIR", help="roll forward from last period's returns in DIR (no store needed)")
     tr.add_argument("--teams", type=int, help="one tracker per service team: N teams spread across the departments")
     tr.add_argument("--json", action="store_true")
     tr.set_defaults(func=cmd_trackers)

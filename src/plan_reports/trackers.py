@@ -578,7 +578,9 @@ def store_prefill(con: Any, plan: Plan, dept_id: str, period: Period) -> Prefill
 
 
 def write_trackers(cfg: Config, period: Period, out: Path, departments: Sequence[str] | None = None,
-                   generated_at: datetime | None = None, store: Path | None = None, teams: int | None = None) -> list[Path]:
+                   generated_at: datetime | None = None, store: Path | None = None, teams: int | None = None,
+                   prefills: Mapping[str, Prefill] | None = None) -> list[Path]:
+    """Write one tracker per department (or per team), rolled forward from `prefills`, else the store, else the plan."""
     """Write one tracker per department; each file appears whole or not at all."""
     plan = cfg.plan_for_period(period)
     dept_ids = list(departments) if departments else [d.id for d in cfg.organisation.departments]
@@ -596,7 +598,7 @@ def write_trackers(cfg: Config, period: Period, out: Path, departments: Sequence
 
         con = connect(Path(store))
     jobs = [(d, "") for d in dept_ids] if not teams else [(dept_ids[i % len(dept_ids)], f"T{i + 1:04d}") for i in range(teams)]
-    prefills: dict[str, Prefill] = {}
+    prefills = dict(prefills or {})
     for dept_id, team in jobs:
         if dept_id not in prefills:
             prefills[dept_id] = store_prefill(con, plan, dept_id, period) if con is not None else plan_prefill(plan, dept_id)

@@ -834,3 +834,19 @@ def annotate(report: FileReport, out_dir: Path) -> Path | None:
     with atomic_path(target) as tmp:
         wb.save(tmp)
     return target
+
+
+def previous_returns_prefill(cfg: Config, period: Period, folder: Path) -> dict[str, Any]:
+    """Roll-forward from last period's returns when there is no history store: their values and commitment updates."""
+    from plan_reports.trackers import CARRIED, plan_prefill
+
+    plan = cfg.plan_for_period(period)
+    previous = period.previous()
+    out = {}
+    for rep in sorted(validate_paths([folder], cfg, expected_period=previous), key=lambda r: r.saved_at or ""):
+        if not rep.valid or rep.department is None:
+            continue
+        history = {(v.indicator_id, str(previous)): v.value for v in rep.indicators if v.value is not None}
+        carried = {c.commitment_id: {k: getattr(c, k) for k in CARRIED} for c in rep.commitments}
+        out[rep.department] = plan_prefill(plan, rep.department, history, carried)
+    return out
