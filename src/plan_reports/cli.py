@@ -176,6 +176,13 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+def _existing_store(args: argparse.Namespace, cfg: Any) -> Path:
+    store = _store(args, cfg)
+    if not store.exists():
+        raise UsageError(f"no history store at {store}: run consolidate first, or give --store")
+    return store
+
+
 def _store(args: argparse.Namespace, cfg: Any) -> Path:
     from pathlib import Path
 
@@ -212,9 +219,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     cfg = _config(args)
     period = _period(args.period)
-    store = _store(args, cfg)
-    if not store.exists():
-        raise UsageError(f"no history store at {store}: run consolidate first, or give --store")
+    store = _existing_store(args, cfg)
     plan = cfg.plan_for_period(period)
     con = connect(store)
     try:
@@ -274,9 +279,7 @@ def cmd_history_show(args: argparse.Namespace) -> int:
     from plan_reports.store import connect
 
     cfg = _config(args)
-    store = _store(args, cfg)
-    if not store.exists():
-        raise UsageError(f"no history store at {store}")
+    store = _existing_store(args, cfg)
     con = connect(store)
     try:
         rows = query(con, args.indicator, args.period)
@@ -300,9 +303,7 @@ def cmd_decks(args: argparse.Namespace) -> int:
     half = _period(args.period)
     if half.kind != "H":
         raise UsageError(f"decks are six-monthly: give a half-year such as {half.half()}")
-    store = _store(args, cfg)
-    if not store.exists():
-        raise UsageError(f"no history store at {store}: run consolidate first, or give --store")
+    store = _existing_store(args, cfg)
     try:
         written = write_decks(cfg, half, store, Path(args.out), board=None if args.all else args.board,
                               template=Path(args.template) if args.template else None)
@@ -522,9 +523,7 @@ def cmd_scrutiny(args: argparse.Namespace) -> int:
 
     cfg = _config(args)
     period = _period(args.period)
-    store = _store(args, cfg)
-    if not store.exists():
-        raise UsageError(f"no history store at {store}: run consolidate first, or give --store")
+    store = _existing_store(args, cfg)
     try:
         reports = write_scrutiny(cfg, period, store, Path(args.out), None if args.all else args.committee)
     except ValueError as e:
@@ -546,9 +545,7 @@ def cmd_annual_report(args: argparse.Namespace) -> int:
 
     cfg = _config(args)
     year = _period(args.year)
-    store = _store(args, cfg)
-    if not store.exists():
-        raise UsageError(f"no history store at {store}: run consolidate first, or give --store")
+    store = _existing_store(args, cfg)
     try:
         docx, pdf = write_annual_report(cfg, year, store, Path(args.out))
     except ValueError as e:

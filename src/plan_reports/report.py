@@ -44,8 +44,8 @@ def print_scores(scores: PeriodScores) -> None:
 
     console = Console()
     t = Table(title=f"Strategic Plan judgements, {scores.period}", header_style="bold", show_lines=False)
-    t.add_column("Outcome / sub-outcome", max_width=34, overflow="ellipsis", no_wrap=True)
-    t.add_column("Judgement", no_wrap=True, min_width=9)
+    t.add_column("Outcome / sub-outcome", max_width=30, overflow="ellipsis", no_wrap=True)
+    t.add_column("Judgement", no_wrap=True, min_width=17)
     t.add_column("G/A/R/none", no_wrap=True, min_width=10)
     t.add_column("Cover", no_wrap=True, justify="right", min_width=5)
     t.add_column("Up/down", no_wrap=True, min_width=7)

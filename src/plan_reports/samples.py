@@ -98,7 +98,7 @@ def simulated_target(ind: Indicator, period: Period, seed: int, start: Period) -
     if r.random() < 0.08:
         return None  # a few indicators without a target this year
     base = simulated_value(ind, Period(period.fy, "Y", 1).quarters()[0], seed, start)
-    stretch = r.uniform(-0.06, 0.06)
+    stretch = r.uniform(-0.03, 0.16)  # targets are mostly more ambitious than where things stand
     t = base * (1 + stretch) if ind.polarity == "higher_better" else base * (1 - stretch)
     if ind.unit == "percent":
         t = min(t, 100.0)

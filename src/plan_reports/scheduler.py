@@ -123,11 +123,29 @@ def log_run(con: sqlite3.Connection, occ: Occurrence, started: datetime, ended: 
                                                     ended.isoformat(), outcome, json.dumps(outputs), error))
 
 
+def run_one(cfg: Config, con: sqlite3.Connection, occ: Occurrence, now: datetime, runner: Runner, *,
+            clock: Callable[[], datetime] | None = None,
+            notify_failure: Callable[[Occurrence, str], None] | None = None) -> str:
+    """Run one occurrence and log it; a failure is logged (and emailed), never raised. Returns ok or failed."""
+    clock = clock or (lambda: now)
+    started = clock()
+    try:
+        result = runner(cfg, occ, now)
+    except Exception as e:
+        detail = f"{type(e).__name__}: {e}"
+        log_run(con, occ, started, clock(), "failed", [], detail + "\n" + traceback.format_exc(limit=5))
+        if notify_failure:
+            with contextlib.suppress(Exception):  # the run log already holds the failure
+                notify_failure(occ, detail)
+        return "failed"
+    log_run(con, occ, started, clock(), "ok", result.outputs, None)
+    return "ok"
+
+
 def tick(cfg: Config, con: sqlite3.Connection, now: datetime, runners: dict[str, Runner], *,
          clock: Callable[[], datetime] | None = None, stop: Callable[[], bool] = lambda: False,
          notify_failure: Callable[[Occurrence, str], None] | None = None) -> list[tuple[Occurrence, str]]:
     """Run everything due now, each once; a failure is logged and retried next tick, and the others still run."""
-    clock = clock or (lambda: now)
     done: list[tuple[Occurrence, str]] = []
     due, superseded = due_jobs(con, cfg, now)
     for occ in superseded:
@@ -135,18 +153,7 @@ def tick(cfg: Config, con: sqlite3.Connection, now: datetime, runners: dict[str,
     for occ in due:
         if stop():
             break
-        started = clock()
-        try:
-            result = runners[occ.job](cfg, occ, now)
-            log_run(con, occ, started, clock(), "ok", result.outputs, None)
-            done.append((occ, "ok"))
-        except Exception as e:
-            detail = f"{type(e).__name__}: {e}"
-            log_run(con, occ, started, clock(), "failed", [], detail + "\n" + traceback.format_exc(limit=5))
-            done.append((occ, "failed"))
-            if notify_failure:
-                with contextlib.suppress(Exception):  # the run log already holds the failure
-                    notify_failure(occ, detail)
+        done.append((occ, run_one(cfg, con, occ, now, runners[occ.job], clock=clock, notify_failure=notify_failure)))
     return done
 
 
