@@ -238,3 +238,18 @@ def test_sample_submissions_are_deterministic(config: Config, tmp_path: Path) ->
     assert a.read_bytes() == b.read_bytes()
     teams = write_samples(config, P, tmp_path / "t", seed=3, count=8)
     assert len({p.name for p in teams}) == 8 and os.path.getsize(teams[0]) > 0
+
+
+def test_an_output_that_cannot_be_replaced_is_a_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from plan_reports import atomic
+
+    target = tmp_path / "Consolidated.xlsx"
+    target.write_bytes(b"old")
+
+    def refuse(src: str, dst: str) -> None:
+        raise PermissionError(13, "The process cannot access the file because it is being used by another process")
+
+    monkeypatch.setattr(atomic.os, "replace", refuse)
+    with pytest.raises(atomic.OutputInUse, match="open in another program"), atomic.atomic_path(target) as tmp:
+        tmp.write_bytes(b"new")
+    assert target.read_bytes() == b"old" and not list(tmp_path.glob(".*.part"))

@@ -10,6 +10,10 @@ from datetime import datetime
 from pathlib import Path
 
 
+class OutputInUse(PermissionError):
+    """The output file is open in another program (on Windows, usually Excel), so it cannot be replaced."""
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside `target`; move it over `target` only if the block succeeds."""
@@ -25,7 +29,11 @@ def atomic_path(target: Path) -> Iterator[Path]:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600; outputs are shared files
-        os.replace(tmp_path, target)
+        try:
+            os.replace(tmp_path, target)
+        except PermissionError as e:
+            raise OutputInUse(f"{target} is open in another program (Excel?) or read-only. Close it and try again; "
+                              "nothing was changed.") from e
     finally:
         tmp_path.unlink(missing_ok=True)
 

@@ -730,9 +730,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"plan-reports: {e}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as e:
+        from plan_reports.atomic import OutputInUse
         from plan_reports.store import StoreBusy
 
-        if isinstance(e, StoreBusy):
+        if isinstance(e, (StoreBusy, OutputInUse)):
             print(f"plan-reports: {e}", file=sys.stderr)
             return EXIT_PROBLEMS
         raise

@@ -275,6 +275,8 @@ def dispatch(control_id: str, book: Any = None, ui: Any = None, today: date | No
         return action(book, ui, today or date.today())
     except UserMessage as e:
         book.app.alert(str(e), title=TITLE)
+    except PermissionError as e:  # e.g. the consolidated workbook is open: a message, not an error report
+        book.app.alert(str(e), title=TITLE)
     except Exception as e:
         import traceback
 

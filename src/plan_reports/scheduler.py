@@ -272,21 +272,13 @@ class AlreadyRunning(RuntimeError):
 
 
 def service_lock(store: Path) -> int:
-    """One scheduler per store. Returns the held descriptor; closing it releases the lock."""
-    import fcntl
+    """One scheduler per store. Returns the held descriptor; `release` it to let another start."""
+    from plan_reports.locks import Locked, try_lock
 
-    path = Path(str(store) + ".scheduler.lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
-        os.close(fd)
-        raise AlreadyRunning(f"A scheduler is already running for {store} ({holder or 'another process'}).") from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"pid {os.getpid()}".encode(), 0)
-    return fd
+        return try_lock(Path(str(store) + ".scheduler.lock"), f"pid {os.getpid()}")
+    except Locked as e:
+        raise AlreadyRunning(f"A scheduler is already running for {store} ({e.holder}).") from None
 
 
 def serve(cfg: Config, *, tick_seconds: float = 3600, clock: Callable[[], datetime] = datetime.now,
@@ -327,7 +319,9 @@ def serve(cfg: Config, *, tick_seconds: float = 3600, clock: Callable[[], dateti
         con.close()
         for s, h in old.items():
             signal.signal(s, h)
-        os.close(fd)
+        from plan_reports.locks import release
+
+        release(fd)
 
 
 def status(con: sqlite3.Connection, limit: int = 20) -> list[dict[str, Any]]:

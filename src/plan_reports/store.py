@@ -8,7 +8,6 @@ and the earlier one stays in history. The schema is versioned: `MIGRATIONS[i]` t
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import sqlite3
@@ -127,32 +126,27 @@ def now_iso() -> str:
 @contextlib.contextmanager
 def store_lock(path: Path, wait_seconds: float = 600, notify: Any = None) -> Iterator[None]:
     """Serialise runs on one store (a ribbon click and the scheduler may collide). Waits, saying who holds it."""
+    from plan_reports.locks import Locked, release, try_lock
+
     lock_path = Path(str(path) + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+    deadline = time.monotonic() + wait_seconds
+    told = False
+    while True:
+        try:
+            fd = try_lock(lock_path, f"pid {os.getpid()}, started {now_iso()}")
+            break
+        except Locked as e:
+            if not told and notify:
+                notify(f"Another run is using the history store {path} ({e.holder}); waiting for it to finish...")
+                told = True
+            if time.monotonic() > deadline:
+                raise StoreBusy(f"The history store {path} is still in use by {e.holder} after {wait_seconds:.0f}s. "
+                                "Try again when that run has finished.") from None
+            time.sleep(0.2)
     try:
-        deadline = time.monotonic() + wait_seconds
-        told = False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
-                if not told and notify:
-                    notify(f"Another run is using the history store {path} ({holder}); waiting for it to finish...")
-                    told = True
-                if time.monotonic() > deadline:
-                    raise StoreBusy(f"The history store {path} is still in use by {holder} after {wait_seconds:.0f}s. "
-                                    "Try again when that run has finished.") from None
-                time.sleep(0.2)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()}, started {now_iso()}".encode(), 0)
         yield
     finally:
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-        os.close(fd)  # closing releases the lock
+        release(fd)
 
 
 def connect(path: Path) -> sqlite3.Connection:

@@ -26,7 +26,6 @@ MAX_COLS = 1_000
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
-MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 
 class ReadProblem(Exception):
