@@ -582,8 +582,3 @@ def default_template() -> Path:
     return Path(__file__).resolve().parents[2] / "templates" / "corporate.pptx"
 
 
-def slide_count(path: Path) -> int:
-    from pptx import Presentation as load
-
-    return len(load(str(path)).slides)
-

@@ -106,10 +106,6 @@ class Indicator(Model):
             raise ValueError("polarity within_range needs a range: {low: ..., high: ...}")
         return self
 
-    @property
-    def is_percent(self) -> bool:
-        return self.unit == "percent"
-
 
 class Aim(Model):
     id: Id

@@ -37,10 +37,6 @@ class Rating:
     reason: str
     inputs: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def is_rag(self) -> bool:
-        return self.status in RAG
-
 
 def fmt_value(v: float, unit: str, decimals: int = 1) -> str:
     d = decimals if round(v, decimals) == round(v, 6) else max(decimals, 2)

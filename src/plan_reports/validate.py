@@ -284,7 +284,7 @@ def _locate_columns(grid: list[list[Any]], columns: Sequence[Column], sheet: str
     return where
 
 
-def _rows(grid: list[list[Any]], id_col: int) -> list[tuple[int, list[Any]]]:
+def _rows(grid: list[list[Any]]) -> list[tuple[int, list[Any]]]:
     out = []
     for r in range(FIRST_ROW - 1, len(grid)):
         row = grid[r]
@@ -381,7 +381,7 @@ def _check_indicators(pkg: Package, grid: list[list[Any]], cfg: Config, plan: Pl
         return []
     inds, _ = _expected_items(plan, dept)
     by_id = {i.id: i for i in inds}
-    seen = _check_rows(SHEET_INDICATORS, _rows(grid, where["id"]), where["id"], [i.id for i in inds], plan, dept,
+    seen = _check_rows(SHEET_INDICATORS, _rows(grid), where["id"], [i.id for i in inds], plan, dept,
                        "indicator", out)
     sh = _Sheet(pkg, SHEET_INDICATORS, where, out)
     returns = []
@@ -483,7 +483,7 @@ def _check_commitments(pkg: Package, grid: list[list[Any]], plan: Plan, dept: st
     if where is None or "id" not in where:
         return []
     _, comms = _expected_items(plan, dept)
-    seen = _check_rows(SHEET_COMMITMENTS, _rows(grid, where["id"]), where["id"], list(comms), plan, dept,
+    seen = _check_rows(SHEET_COMMITMENTS, _rows(grid), where["id"], list(comms), plan, dept,
                        "commitment", out)
     sh = _Sheet(pkg, SHEET_COMMITMENTS, where, out)
     returns = []
