@@ -142,6 +142,13 @@ def ribbon_import_seconds(env: dict[str, str], runs: int) -> float:
     return statistics.median(times)
 
 
+def department_trackers(work: Path, env: dict[str, str], runs: int) -> Result:
+    """Every department's tracker for one period, as a performance officer makes them each quarter."""
+    return measure("trackers: every department, one period", 6, [CLI, "trackers", "--period", PERIOD, "--out",
+                                                                  str(work / "dept-trackers"), "--store", str(work / "none")],
+                   env, runs)
+
+
 def startup(env: dict[str, str], runs: int) -> tuple[Result, Result]:
     imp = measure("python -c 'import plan_reports'", 1, [sys.executable, "-c", "import plan_reports"], env, 15, best=True)
     ver = measure("plan-reports --version", 1, [CLI, "--version"], env, 15, best=True)
@@ -186,11 +193,13 @@ def main() -> int:
             all_r[n] = bench_n(n, Path(tmp), args.runs, env)
         imp, ver = startup(env, args.runs)
         ribbon = ribbon_import_seconds(env, args.runs)
+        depts = department_trackers(Path(tmp), env, args.runs)
     checks = targets(all_r, imp, ver, ribbon)
     meta = {"date": datetime.now().isoformat(timespec="seconds"), "machine": platform.platform(),
             "cpus": os.cpu_count(), "python": platform.python_version(), "runs": args.runs}
     if args.json:
         json.dump({**meta, "results": {n: {k: vars(v) for k, v in r.items()} for n, r in all_r.items()},
+                   "department_trackers": vars(depts),
                    "startup": {"import": imp.seconds, "version": ver.seconds},
                    "targets": [{"check": c, "value": round(v, 3), "target": t, "pass": p} for c, v, t, p in checks]},
                   sys.stdout, indent=2)
@@ -204,7 +213,8 @@ def main() -> int:
         for x in r.values():
             print(f"  {x.case:42} {x.seconds:>8.3f} {x.seconds / floor:>8.2f} {x.seconds / peer:>7.2f} {x.ms_per_item:>10.1f} "
                   f"{x.peak_mb:>8.1f}" + ("  (1 run)" if x.runs == 1 else ""))
-    print(f"\nstart-up: import plan_reports {imp.seconds * 1000:.0f} ms, plan-reports --version {ver.seconds * 1000:.0f} ms")
+    print(f"\n{depts.case}: {depts.seconds:.2f} s ({depts.ms_per_item:.0f} ms per department)")
+    print(f"start-up: import plan_reports {imp.seconds * 1000:.0f} ms, plan-reports --version {ver.seconds * 1000:.0f} ms")
     print("\ntargets")
     for c, v, t, p in checks:
         print(f"  {'PASS' if p else 'FAIL'}  {c:40} {v:8.2f}  (target {t})")
