@@ -353,6 +353,8 @@ class _Sheet:
         self.scan = pkg.sheets[name]
         self.name, self.where, self.out = name, where, out
         self.letters = {k: col_name(i + 1) for k, i in where.items()}
+        flagged = {re.match(r"[A-Z]+", c).group(0) for c in (*self.scan.errors, *self.scan.formulas)}  # type: ignore[union-attr]
+        self.flagged = {k for k, letter in self.letters.items() if letter in flagged}  # columns worth a closer look
 
     def coord(self, key: str, row: int) -> str:
         return f"{self.letters[key]}{row}"
@@ -360,6 +362,9 @@ class _Sheet:
     def raw(self, key: str, r: int, row: list[Any], label: str, is_input: bool = True) -> Any:
         if key not in self.where:
             return None
+        i = self.where[key]
+        if key not in self.flagged:
+            return row[i] if i < len(row) else None
         coord = self.coord(key, r)
         if coord in self.scan.errors:
             self.out.add("C009", E, self.name, coord, f"{label}: the cell shows the error {self.scan.errors[coord]}. "
@@ -369,7 +374,6 @@ class _Sheet:
             shown = formula_text(self.scan.formulas[coord])[:60]
             self.out.add("C010", E, self.name, coord, f"{label}: the cell holds a formula ({shown}); "
                                                       "type the value itself (Paste Special > Values).")
-        i = self.where[key]
         return row[i] if i < len(row) else None
 
 

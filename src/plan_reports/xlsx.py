@@ -21,8 +21,8 @@ MAX_TOTAL_UNCOMPRESSED = 250 * 1024 * 1024
 MAX_MEMBER_UNCOMPRESSED = 100 * 1024 * 1024
 MAX_RATIO = 200  # uncompressed/compressed for any member over 1 MB
 MAX_ENTRIES = 5_000
-MAX_ROWS = 50_000
-MAX_COLS = 1_000
+MAX_ROWS = 99_999  # at most five digits: a reference with six is found by one regex search
+MAX_COLS = 702  # ZZ: a reference with three column letters is beyond any tracker
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -42,8 +42,6 @@ class SheetScan:
     name: str
     part: str
     state: str
-    max_row: int
-    max_col: int
     formulas: dict[str, bytes] = field(default_factory=dict)  # raw XML text; see formula_text
     errors: dict[str, str] = field(default_factory=dict)
     merged: tuple[str, ...] = ()
@@ -145,9 +143,8 @@ _SHEET_RE = re.compile(r"<(?:\w+:)?sheet\b([^>]*)/?>")
 _REL_RE = re.compile(r"<Relationship\b([^>]*)/?>")
 _PROP_RE = re.compile(r'<property\b[^>]*\bname="([^"]*)"[^>]*>\s*<vt:\w+\b[^>]*>([^<]*)</vt:\w+>', re.S)
 _MODIFIED_RE = re.compile(r"<dcterms:modified\b[^>]*>([^<]+)</dcterms:modified>")
-_ROW_RE = re.compile(rb'<row\b[^>]*?\br="([0-9]{1,9})"')
-_REF_COL_RE = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,9})[0-9]')
-_FORMULA_RE = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3}[0-9]{1,7})"[^>]*>\s*<f\b[^>]*?(?:/>|>([^<]*)</f>)')
+# A row past 99,999 or a column past ZZ. Starting with the literal r=" lets the regex engine skip ahead fast.
+_FAR_REF_RE = re.compile(rb'r="(?:[A-Z]*[0-9]{6,}|[A-Z]{3,}[0-9]+)"')
 _ERROR_ATTRS_RE = re.compile(rb'<c\b([^>]*\bt="e"[^>]*)>')
 _REF_RE = re.compile(rb'\br="([A-Z]{1,3}[0-9]{1,7})"')
 _V_RE = re.compile(rb"<v>([^<]*)</v>")
@@ -164,6 +161,21 @@ def _too_large(name: str, what: str) -> ReadProblem:
                                "delete the stray cells far below or to the right of the data.")
 
 
+def _formulas(xml: bytes) -> dict[str, bytes]:
+    """Cell -> formula text (raw XML), found from each <f> back to its cell: far fewer steps than a regex per cell."""
+    out: dict[str, bytes] = {}
+    pos = xml.find(b"<f")
+    while pos != -1:
+        if xml[pos + 2:pos + 3] in (b">", b" ", b"/"):
+            ref = _REF_RE.search(xml, xml.rfind(b"<c", 0, pos), pos)
+            if ref:
+                end = xml.find(b"</f>", pos)
+                close = xml.find(b">", pos)
+                out[ref.group(1).decode()] = b"" if xml[close - 1:close] == b"/" or end == -1 else xml[close + 1:end]
+        pos = xml.find(b"<f", pos + 2)
+    return out
+
+
 def _scan_sheet(name: str, part: str, state: str, xml: bytes, detail: bool = True) -> SheetScan:
     """Extent, formulas, error cells and merges from the sheet XML, in a few regex passes (no per-cell Python)."""
     dim = _DIM_RE.search(xml, 0, 4096)
@@ -171,23 +183,21 @@ def _scan_sheet(name: str, part: str, state: str, xml: bytes, detail: bool = Tru
         rows, cols = int(dim.group(3)), col_index(dim.group(2).decode())
         if rows > MAX_ROWS or cols > MAX_COLS:
             raise _too_large(name, f"declares {rows:,} rows x {cols:,} columns")
-    row_numbers = _ROW_RE.findall(xml)
-    max_row = max(map(int, row_numbers), default=0)
-    letters = set(_REF_COL_RE.findall(xml))
-    max_col = max((col_index(c.decode()) for c in letters), default=0)
-    if max_row > MAX_ROWS or max_col > MAX_COLS:
-        raise _too_large(name, f"has cells out to row {max_row:,}, column {col_name(min(max_col, 18278))}")
+    far = _FAR_REF_RE.search(xml)  # the declared dimension may lie: look at the cells themselves
+    if far:
+        raise _too_large(name, f"has a cell at {far.group(0)[3:-1].decode()}")
     if not detail:
-        return SheetScan(name, part, state, max_row, max_col)
-    formulas = {m.group(1).decode(): m.group(2) or b"" for m in _FORMULA_RE.finditer(xml)}
+        return SheetScan(name, part, state)
+    formulas = _formulas(xml)
     errors: dict[str, str] = {}
-    for m in _ERROR_ATTRS_RE.finditer(xml):
-        ref = _REF_RE.search(m.group(1))
-        if ref:
-            v = _V_RE.search(xml, m.end(), m.end() + 400)
-            errors[ref.group(1).decode()] = v.group(1).decode() if v else "#ERROR"
-    merged = tuple(x.decode() for x in _MERGE_RE.findall(xml))
-    return SheetScan(name, part, state, max_row, max_col, formulas, errors, merged)
+    if b't="e"' in xml:
+        for m in _ERROR_ATTRS_RE.finditer(xml):
+            ref = _REF_RE.search(m.group(1))
+            if ref:
+                v = _V_RE.search(xml, m.end(), m.end() + 400)
+                errors[ref.group(1).decode()] = v.group(1).decode() if v else "#ERROR"
+    merged = tuple(x.decode() for x in _MERGE_RE.findall(xml)) if b"<mergeCell" in xml else ()
+    return SheetScan(name, part, state, formulas, errors, merged)
 
 
 def formula_text(raw: bytes) -> str:
