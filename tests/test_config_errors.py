@@ -106,12 +106,11 @@ def test_commitment_pointing_at_unknown_aim(config_copy: Path) -> None:
 
 def test_id_reused_across_plans(config_copy: Path) -> None:
     line = edit(config_copy, "plans/2018-22.yaml", "id: P18-SE1-01", "id: CG1-01")
-    found = problems(config_copy)
-    p = next(x for x in found if "unique across plans" in x.message)
-    assert p.file.endswith("2022-26.yaml") or p.file.endswith("2018-22.yaml")
-    reused = p if p.file.endswith("2022-26.yaml") else None
-    assert reused is not None or p.line == line
-    assert "'CG1-01'" in p.message
+    theirs = next(i for i, t in enumerate((config_copy / PLAN).read_text().splitlines(), 1) if t.strip() == "- id: CG1-01")
+    p = only(config_copy)  # plans load in name order: 2018-22 claims the id first, 2022-26's use is the clash
+    assert p.file.endswith("2022-26.yaml") and p.line == theirs
+    assert p.path == "outcomes[0].sub_outcomes[0].indicators[0].id"
+    assert "'CG1-01'" in p.message and f"2018-22.yaml:{line}" in p.message
 
 
 def test_duplicate_yaml_key(config_copy: Path) -> None:

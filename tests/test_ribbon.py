@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import json
 import re
@@ -288,4 +287,3 @@ def test_install_per_user_with_an_interpreter_path_with_spaces(tmp_path: Path, m
 
 def test_conf_text_quotes_values() -> None:
     assert '"INTERPRETER_MAC","/Users/me/My Env/bin/python"' in conf_text("/Users/me/My Env/bin/python")
-    assert dataclasses.is_dataclass(ribbon.ExcelUI) is False
