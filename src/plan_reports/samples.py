@@ -28,6 +28,7 @@ from plan_reports.trackers import (
     col_letter,
     default_data_period,
     indicator_columns,
+    plan_prefill,
     target_for,
     tracker_filename,
 )
@@ -207,15 +208,11 @@ def _fill(ws: Any, columns: list[Any], row_values: dict[str, dict[str, Any]]) ->
 
 
 def _history(plan: Plan, dept: str, period: Period, seed: int, start: Period) -> Prefill:
-    values = {}
-    for _, _, ind in plan.indicators():
-        if ind.department == dept:
-            for p in (period.previous(), period.year_earlier()):
-                if p.start >= start.start:
-                    values[(ind.id, str(p))] = simulated_value(ind, p, seed, start)
-            for b in ind.baselines:
-                values.setdefault((ind.id, b.period), b.value)
-    return Prefill(values, {})
+    """The simulated previous and same-period-last-year values, over the plan's baselines."""
+    history = {(ind.id, str(p)): simulated_value(ind, p, seed, start)
+               for _, _, ind in plan.indicators() if ind.department == dept
+               for p in (period.previous(), period.year_earlier()) if p.start >= start.start}
+    return plan_prefill(plan, dept, history)
 
 
 def plant_errors(ws_ind: Any, ws_com: Any, period: Period) -> None:

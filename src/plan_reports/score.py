@@ -529,12 +529,10 @@ def _d(v: Any) -> date | None:
 
 def load_inputs(con: Any, cfg: Any, plan: Plan, period: Period) -> ScoreInputs:
     """Everything scoring needs, read from the history store (the edge of this stage)."""
-    from plan_reports.store import area_values, commitment_updates
+    from plan_reports.store import area_values, commitment_updates, indicator_values_through
 
     inputs = ScoreInputs()
-    q = """SELECT v.*, s.file_name, s.sha256, s.department FROM indicator_values v
-           JOIN current_submissions s ON s.id = v.submission_id WHERE v.period <= ? ORDER BY v.period, s.team DESC, s.id"""
-    for r in con.execute(q, (str(period),)):
+    for r in indicator_values_through(con, str(period)):
         inputs.observations.setdefault(r["indicator_id"], []).append(Observation(
             r["period"], r["data_period"] or r["period"], r["value"], r["target"], r["data_status"], r["reason"],
             r["commentary"], f"{r['file_name']} ({r['sha256'][:8]})"))

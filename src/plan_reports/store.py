@@ -260,6 +260,13 @@ def indicator_values(con: sqlite3.Connection, periods: Iterable[str]) -> dict[tu
     return {(r["indicator_id"], r["period"]): r for r in con.execute(q, ps)}
 
 
+def indicator_values_through(con: sqlite3.Connection, period: str) -> list[sqlite3.Row]:
+    """Every current value reported for any period up to and including `period`, oldest first."""
+    q = """SELECT v.*, s.file_name, s.sha256, s.department FROM indicator_values v
+           JOIN current_submissions s ON s.id = v.submission_id WHERE v.period <= ? ORDER BY v.period, s.team DESC, s.id"""
+    return list(con.execute(q, (period,)))
+
+
 def commitment_updates(con: sqlite3.Connection, period: str) -> dict[str, sqlite3.Row]:
     q = """SELECT c.*, s.file_name, s.sha256, s.department, s.team FROM commitment_updates c
            JOIN current_submissions s ON s.id = c.submission_id WHERE c.period = ? ORDER BY s.team DESC, s.id"""

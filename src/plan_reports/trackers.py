@@ -562,12 +562,10 @@ def store_prefill(con: Any, plan: Plan, dept_id: str, period: Period) -> Prefill
     """Roll forward from the history store: history for context, last known commitment updates carried over."""
     from datetime import date as _date
 
-    history: dict[tuple[str, str], float] = {}
-    want = [str(period.previous()), str(period.year_earlier())]
-    q = ("SELECT v.indicator_id, v.period, v.value FROM indicator_values v JOIN current_submissions s ON "
-         f"s.id = v.submission_id WHERE v.period IN ({','.join('?' * len(want))}) AND v.value IS NOT NULL ORDER BY s.id")
-    for ind_id, p, v in con.execute(q, want):
-        history[(ind_id, p)] = v
+    from plan_reports.store import indicator_values
+
+    rows = indicator_values(con, [str(period.previous()), str(period.year_earlier())])
+    history = {key: row["value"] for key, row in rows.items() if row["value"] is not None}
     carried: dict[str, dict[str, Any]] = {}
     q = ("SELECT c.* FROM commitment_updates c JOIN current_submissions s ON s.id = c.submission_id "
          "WHERE c.period < ? AND s.department = ? ORDER BY c.period, s.id")
