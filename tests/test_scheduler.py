@@ -20,9 +20,9 @@ from plan_reports.store import connect
 
 
 def _cfg(config: Config, tmp_path: Path, **email: object) -> Config:
-    settings = config.settings.model_copy(update={
-        "store": str(tmp_path / "store.sqlite"), "outputs": str(tmp_path / "out"), "inbox": str(tmp_path / "inbox"),
-        "email": config.settings.email.model_copy(update=email)})
+    settings = dataclasses.replace(
+        config.settings, store=str(tmp_path / "store.sqlite"), outputs=str(tmp_path / "out"), inbox=str(tmp_path / "inbox"),
+        email=dataclasses.replace(config.settings.email, **email))
     return dataclasses.replace(config, settings=settings)
 
 

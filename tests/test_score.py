@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import date
 from pathlib import Path
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from plan_reports.config import Config
+from plan_reports.config import Config, validate_model
 from plan_reports.models import Indicator, RagRule, Range, RollupConfig
 from plan_reports.periods import Period
 from plan_reports.score import (
@@ -138,10 +139,10 @@ def test_swapping_polarity_swaps_green_and_red(v: float, t: float) -> None:
     assert {a, b} == {"Green", "Red"}
 
 
-ROLLUP = RollupConfig.model_validate({"method": "points", "points": {"Green": 3, "Amber": 2, "Red": 1},
-                                      "judgement": {"points": {"Green": 2.5, "Amber": 1.75},
-                                                    "share_green": {"Green": 0.75, "Amber": 0.5}},
-                                      "minimum_coverage_pct": 50})
+ROLLUP = validate_model(RollupConfig, {"method": "points", "points": {"Green": 3, "Amber": 2, "Red": 1},
+                                           "judgement": {"points": {"Green": 2.5, "Amber": 1.75},
+                                                         "share_green": {"Green": 0.75, "Amber": 0.5}},
+                                           "minimum_coverage_pct": 50})
 STATUSES = st.sampled_from(["Green", "Amber", "Red", "No data", "No target", "Data only"])
 
 
@@ -172,7 +173,7 @@ def test_rollup_judgements() -> None:
     assert rollup(["Red", "Red", "Amber"], [], ROLLUP).judgement == "Red"
     low = rollup(["Green", "No data", "No data", "No data"], [], ROLLUP)
     assert (low.judgement, low.coverage_pct) == ("Insufficient data", 25.0)
-    share = RollupConfig.model_validate(ROLLUP.model_dump() | {"method": "share_green"})
+    share = dataclasses.replace(ROLLUP, method="share_green")
     assert rollup(["Green", "Green", "Amber", "Red"], [], share).judgement == "Amber"  # 50% Green
 
 

@@ -13,15 +13,15 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
-
-import yaml
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from plan_reports.models import Calendar, Committees, Organisation, Plan, Scoring, Settings
 from plan_reports.periods import Period
 
-M = TypeVar("M", bound=BaseModel)
+if TYPE_CHECKING:
+    import yaml
+
+M = TypeVar("M")
 Loc = tuple[str | int, ...]
 
 
@@ -68,6 +68,8 @@ class YamlDoc:
 
 
 def _walk(node: yaml.Node, loc: Loc, doc: YamlDoc) -> None:
+    import yaml
+
     doc.lines.setdefault(loc, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
@@ -90,6 +92,8 @@ def read_yaml(path: Path, shown_as: str | None = None) -> YamlDoc:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError([ConfigProblem(name, 1, "", f"cannot read: {e.strerror}")]) from e
+    import yaml  # only when a config file changed: the validated config is cached
+
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)  # libyaml when present: one parse, in C
     try:
         node = loader.get_single_node()
@@ -107,7 +111,7 @@ def read_yaml(path: Path, shown_as: str | None = None) -> YamlDoc:
 
 def _pydantic_message(err: dict[str, Any]) -> str:
     kind = err["type"]
-    if kind == "extra_forbidden":
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
         return "unknown key (check the spelling; allowed keys are listed in src/plan_reports/models.py)"
     if kind == "missing":
         return "required field is missing"
@@ -117,9 +121,18 @@ def _pydantic_message(err: dict[str, Any]) -> str:
     return msg.removeprefix("Value error, ")
 
 
+def validate_model(model: type[M], data: Any) -> M:
+    """Validate plain data into a model (raises pydantic's ValidationError)."""
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(model).validate_python(data)
+
+
 def parse_model(doc: YamlDoc, model: type[M]) -> M | None:
+    from pydantic import ValidationError
+
     try:
-        return model.model_validate(doc.data)
+        return validate_model(model, doc.data)
     except ValidationError as e:
         for err in e.errors():
             loc = tuple(err["loc"])
@@ -255,13 +268,15 @@ class Config:
 
 
 def _cache_file(root: Path) -> tuple[Path, str] | None:
-    """Where a validated config is cached: the user's cache folder, keyed by every YAML file's bytes and our version."""
+    """Where a validated config is cached: the user's cache folder, keyed by every YAML file's bytes and our code."""
     import hashlib
 
     from plan_reports import __version__
 
     try:
         h = hashlib.sha256(__version__.encode())
+        for code in ("models.py", "config.py", "periods.py"):  # a changed model never unpickles an older shape
+            h.update((Path(__file__).parent / code).read_bytes())
         for p in sorted(root.rglob("*.yaml")):
             h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes())
     except OSError:

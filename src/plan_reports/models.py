@@ -1,15 +1,17 @@
 """Typed models of the plan, the organisation, the calendar and the settings.
 
-Strict (`extra="forbid"`) so a misspelt key in a config file is an error, never silently ignored.
+Plain frozen dataclasses, so every command can use them (and unpickle the cached config) without importing
+pydantic: pydantic validates them only when the YAML changes (`config.parse_model`). The constraints below are
+pydantic's own hooks, built on first validation. Strict (`extra="forbid"`) so a misspelt key in a config file is an
+error, never silently ignored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Annotated, Literal
-
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from typing import Annotated, Any, ClassVar, Literal
 
 from plan_reports.periods import Period, is_period_ref
 
@@ -45,97 +47,132 @@ def _period(v: str) -> str:
     return v
 
 
-PeriodRef = Annotated[str, AfterValidator(_period_ref)]
-PeriodId = Annotated[str, AfterValidator(_period)]
-Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=40)]
+class _Check:
+    """A validator run after the type's own (pydantic's AfterValidator, without importing pydantic here)."""
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        self.fn = fn
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_after_validator_function(self.fn, handler(source))
 
 
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # build validators only when validating
+class _Limits:
+    """Constraints merged into the type's schema: ge/le for numbers, pattern/max_length for text."""
+
+    def __init__(self, **limits: Any) -> None:
+        self.limits = limits
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        return {**handler(source), **self.limits}
 
 
+PeriodRef = Annotated[str, _Check(_period_ref)]
+PeriodId = Annotated[str, _Check(_period)]
+Id = Annotated[str, _Limits(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=40)]
+
+
+def _between(low: float, high: float) -> _Limits:
+    return _Limits(ge=low, le=high)
+
+
+_model = dataclass(frozen=True, kw_only=True)
+
+
+class Model:
+    __pydantic_config__: ClassVar[dict[str, str]] = {"extra": "forbid"}  # read by pydantic when it validates a config file
+
+
+@_model
 class PeriodValue(Model):
     value: float
     period: PeriodRef
     note: str | None = None
 
 
+@_model
 class Target(PeriodValue):
     period: PeriodId  # targets are set for reporting periods, so trackers can pick this period's
 
 
+@_model
 class Range(Model):
     low: float
     high: float
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Range:
+    def __post_init__(self) -> None:
         if self.low > self.high:
             raise ValueError(f"low ({self.low}) is above high ({self.high})")
-        return self
 
 
+@_model
 class Rate(Model):
     numerator: str
     denominator: str
     multiplier: int = 100
 
 
+@_model
 class Indicator(Model):
     id: Id
     name: str
     aim: Id
     unit: Unit
     polarity: Polarity
-    decimals: int = Field(ge=0, le=4)
+    decimals: Annotated[int, _between(0, 4)]
     frequency: Frequency
     statutory: bool = False
     source: str
-    lag_months: int = Field(ge=0, le=60)
+    lag_months: Annotated[int, _between(0, 60)]
     comparator: Id
     department: Id
     range: Range | None = None
     rate: Rate | None = None
-    baselines: list[PeriodValue] = []
-    targets: list[Target] = []
-    source_names: list[str] = []
+    baselines: list[PeriodValue] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
+    source_names: list[str] = field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _range_needed(self) -> Indicator:
+    def __post_init__(self) -> None:
         if self.polarity == "within_range" and self.range is None:
             raise ValueError("polarity within_range needs a range: {low: ..., high: ...}")
-        return self
 
 
+@_model
 class Aim(Model):
     id: Id
     text: str
 
 
+@_model
 class Commitment(Model):
     id: Id
     text: str
     aim: Id
     lead: Id
     role: Literal["lead", "partner"]
-    partners: list[str] = []
+    partners: list[str] = field(default_factory=list)
 
 
+@_model
 class SubOutcome(Model):
     id: Id
     ref: str | None = None
     title: str
     aims: list[Aim]
-    commitments: list[Commitment] = []
-    indicators: list[Indicator] = []
+    commitments: list[Commitment] = field(default_factory=list)
+    indicators: list[Indicator] = field(default_factory=list)
 
 
+@_model
 class Board(Model):
     id: Id
     name: str
     lead_department: Id
 
 
+@_model
 class Outcome(Model):
     id: Id
     title: str
@@ -144,12 +181,14 @@ class Outcome(Model):
     sub_outcomes: list[SubOutcome]
 
 
+@_model
 class Approval(Model):
     by: str
     date: date
     note: str = ""
 
 
+@_model
 class Plan(Model):
     id: Id
     title: str
@@ -190,28 +229,33 @@ class Plan(Model):
         raise KeyError(aim_id)
 
 
+@_model
 class Contact(Model):
     name: str
     email: str
 
 
+@_model
 class Department(Model):
     id: Id
     name: str
     contact: Contact
 
 
+@_model
 class ComparatorGroup(Model):
     id: Id
     name: str
     description: str = ""
 
 
+@_model
 class Council(Model):
     name: str
     area_code: str
 
 
+@_model
 class Organisation(Model):
     council: Council
     departments: list[Department]
@@ -225,129 +269,142 @@ class Organisation(Model):
         raise KeyError(dept_id)
 
 
+@_model
 class PeriodDates(Model):
     submission_deadline: date | None = None
     board_meeting: date | None = None
 
 
+@_model
 class Calendar(Model):
-    submission_deadline_days_after_period_end: int = Field(ge=0, le=120)
-    board_meeting_days_after_period_end: int = Field(ge=0, le=180)
+    submission_deadline_days_after_period_end: Annotated[int, _between(0, 120)]
+    board_meeting_days_after_period_end: Annotated[int, _between(0, 180)]
     weekend_dates_move_to: Literal["monday", "friday"] = "monday"
-    overrides: dict[PeriodId, PeriodDates] = {}
+    overrides: dict[PeriodId, PeriodDates] = field(default_factory=dict)
 
 
+@_model
 class TrackerSettings(Model):
     protection_password: str = ""
     template_version: str = "1.0"
-    rag_preview_tolerance: float = Field(0.10, ge=0, le=1)
+    rag_preview_tolerance: Annotated[float, _between(0, 1)] = 0.10
 
 
+@_model
 class ScheduleSettings(Model):
-    reminder_days_before_deadline: int = Field(5, ge=0, le=60)
-    reminder_days_after_deadline: int = Field(2, ge=0, le=60)
-    consolidate_days_after_deadline: int = Field(2, ge=0, le=60)
-    decks_days_before_board: int = Field(7, ge=0, le=60)
-    run_at_hour: int = Field(7, ge=0, le=23)
+    reminder_days_before_deadline: Annotated[int, _between(0, 60)] = 5
+    reminder_days_after_deadline: Annotated[int, _between(0, 60)] = 2
+    consolidate_days_after_deadline: Annotated[int, _between(0, 60)] = 2
+    decks_days_before_board: Annotated[int, _between(0, 60)] = 7
+    run_at_hour: Annotated[int, _between(0, 23)] = 7
 
 
+@_model
 class EmailSettings(Model):
     host: str = ""
-    port: int = Field(587, ge=1, le=65535)
+    port: Annotated[int, _between(1, 65535)] = 587
     security: Literal["starttls", "ssl", "none"] = "starttls"
     sender: str = "performance@example.gov.uk"
     username_env: str = "PLAN_REPORTS_SMTP_USER"
     password_env: str = "PLAN_REPORTS_SMTP_PASSWORD"
 
 
+@_model
 class Settings(Model):
     store: str = "workbooks/history.sqlite"
     outputs: str = "workbooks/out"
     inbox: str = "workbooks/inbox"
-    tracker: TrackerSettings = TrackerSettings()
-    schedule: ScheduleSettings = ScheduleSettings()
-    email: EmailSettings = EmailSettings()
+    tracker: TrackerSettings = field(default_factory=TrackerSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    email: EmailSettings = field(default_factory=EmailSettings)
 
 
+@_model
 class RagRule(Model):
     """tolerance: Amber within tolerance_pct of target. floor: Amber at or better than `floor`.
     improvement: short of target is Amber only if better than the same period last year."""
 
     type: Literal["tolerance", "floor", "improvement"]
-    tolerance_pct: float = Field(10, ge=0, le=100)
+    tolerance_pct: Annotated[float, _between(0, 100)] = 10
     floor: float | None = None
 
-    @model_validator(mode="after")
-    def _floor_needed(self) -> RagRule:
+    def __post_init__(self) -> None:
         if self.type == "floor" and self.floor is None:
             raise ValueError("a floor rule needs `floor: <value>`")
-        return self
 
 
+@_model
 class RagConfig(Model):
     default: RagRule
-    indicators: dict[str, RagRule] = {}
+    indicators: dict[str, RagRule] = field(default_factory=dict)
 
     def rule_for(self, indicator_id: str) -> RagRule:
         return self.indicators.get(indicator_id, self.default)
 
 
+@_model
 class DirectionConfig(Model):
-    no_change_threshold_pct: float = Field(1.0, ge=0, le=100)
-    trend_points: int = Field(0, ge=0, le=20)
+    no_change_threshold_pct: Annotated[float, _between(0, 100)] = 1.0
+    trend_points: Annotated[int, _between(0, 20)] = 0
 
-    @model_validator(mode="after")
-    def _points(self) -> DirectionConfig:
+    def __post_init__(self) -> None:
         if self.trend_points in (1, 2):
             raise ValueError("trend_points is 0 (compare two points) or at least 3")
-        return self
 
 
+@_model
 class StalenessConfig(Model):
-    grace_months: int = Field(3, ge=0, le=24)
+    grace_months: Annotated[int, _between(0, 24)] = 3
 
 
+@_model
 class CommitmentScoring(Model):
-    behind_margin_pct: float = Field(20, ge=0, le=100)
-    ahead_margin_pct: float = Field(40, ge=0, le=100)
+    behind_margin_pct: Annotated[float, _between(0, 100)] = 20
+    ahead_margin_pct: Annotated[float, _between(0, 100)] = 40
 
 
+@_model
 class Thresholds(Model):
     Green: float
     Amber: float
 
 
+@_model
 class RollupJudgement(Model):
     points: Thresholds
     share_green: Thresholds
 
 
+@_model
 class RollupConfig(Model):
     method: Literal["points", "share_green"] = "points"
-    points: dict[Literal["Green", "Amber", "Red"], float] = {"Green": 3, "Amber": 2, "Red": 1}
+    points: dict[Literal["Green", "Amber", "Red"], float] = field(default_factory=lambda: {"Green": 3, "Amber": 2, "Red": 1})
     judgement: RollupJudgement
-    minimum_coverage_pct: float = Field(50, ge=0, le=100)
+    minimum_coverage_pct: Annotated[float, _between(0, 100)] = 50
 
 
+@_model
 class Scoring(Model):
     rag: RagConfig
-    direction: DirectionConfig = DirectionConfig()
-    staleness: StalenessConfig = StalenessConfig()
-    commitments: CommitmentScoring = CommitmentScoring()
+    direction: DirectionConfig = field(default_factory=DirectionConfig)
+    staleness: StalenessConfig = field(default_factory=StalenessConfig)
+    commitments: CommitmentScoring = field(default_factory=CommitmentScoring)
     rollup: RollupConfig
 
 
+@_model
 class Committee(Model):
     id: Id
     name: str
-    outcomes: list[Id] = []
-    sub_outcomes: list[Id] = []
-    indicators: list[Id] = []
+    outcomes: list[Id] = field(default_factory=list)
+    sub_outcomes: list[Id] = field(default_factory=list)
+    indicators: list[Id] = field(default_factory=list)
 
     def covers(self, outcome_id: str, sub_outcome_id: str, indicator_id: str) -> bool:
         return outcome_id in self.outcomes or sub_outcome_id in self.sub_outcomes or indicator_id in self.indicators
 
 
+@_model
 class Committees(Model):
     plan: str
     committees: list[Committee]

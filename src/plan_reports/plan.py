@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from plan_reports.models import POLARITY_LABELS, UNIT_LABELS, Indicator, Outcome, Plan, SubOutcome
 
 
 def indicator_dict(i: Indicator) -> dict[str, Any]:
-    return i.model_dump(mode="json", exclude_defaults=False)
+    return asdict(i)
 
 
 def sub_outcome_dict(s: SubOutcome) -> dict[str, Any]:
@@ -16,8 +17,8 @@ def sub_outcome_dict(s: SubOutcome) -> dict[str, Any]:
         "id": s.id,
         "ref": s.ref,
         "title": s.title,
-        "aims": [a.model_dump(mode="json") for a in s.aims],
-        "commitments": [c.model_dump(mode="json") for c in s.commitments],
+        "aims": [asdict(a) for a in s.aims],
+        "commitments": [asdict(c) for c in s.commitments],
         "indicators": [indicator_dict(i) for i in s.indicators],
     }
 
@@ -27,7 +28,7 @@ def outcome_dict(o: Outcome) -> dict[str, Any]:
         "id": o.id,
         "title": o.title,
         "description": o.description,
-        "board": o.board.model_dump(mode="json"),
+        "board": asdict(o.board),
         "sub_outcomes": [sub_outcome_dict(s) for s in o.sub_outcomes],
     }
 

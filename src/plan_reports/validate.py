@@ -34,7 +34,7 @@ from plan_reports.xlsx import Package, ReadProblem, col_name, formula_text, open
 
 if TYPE_CHECKING:
     from plan_reports.config import Config
-    from plan_reports.models import Indicator, Plan
+    from plan_reports.models import Commitment, Indicator, Plan
 
 E, W = Severity.ERROR, Severity.WARNING
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".xltx", ".xltm"}
@@ -69,6 +69,8 @@ def _describe(raw: Any) -> str:
 
 def parse_number(raw: Any) -> Parsed:
     """A number from whatever a lead typed: 45, '45', '1,234', '45%', '£1,200'; or a finding saying what is wrong."""
+    if type(raw) is float or type(raw) is int:  # the usual case, first (bool is neither)
+        return Parsed(float(raw)) if raw - raw == 0 else Parsed(None, Finding("C001", E, "The cell does not hold a valid number."))
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         return Parsed(None, missing=True)
     if isinstance(raw, bool):
@@ -116,6 +118,8 @@ def resolve_percent(value: float, typed_as_percent_text: bool, reference: float 
 
 def parse_date(raw: Any) -> Parsed:
     """A date from a date cell, or from UK text such as 31/03/2026 (read day first, with a warning)."""
+    if type(raw) is datetime:
+        return Parsed(raw.date())
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         return Parsed(None, missing=True)
     if isinstance(raw, datetime):
@@ -157,6 +161,8 @@ def parse_fraction(raw: Any) -> Parsed:
 
 
 def parse_text(raw: Any) -> str | None:
+    if type(raw) is str:
+        return raw.strip() or None
     if raw is None:
         return None
     if isinstance(raw, float) and raw.is_integer():
@@ -245,10 +251,20 @@ def _meta(pkg: Package, values: dict[str, list[list[Any]]]) -> dict[str, str]:
     return meta
 
 
-def _expected_items(plan: Plan, dept: str) -> tuple[list[Indicator], dict[str, Any]]:
-    inds = [i for _, _, i in plan.indicators() if i.department == dept]
-    comms = {c.id: c for _, _, c in plan.commitments() if c.lead == dept}
-    return inds, comms
+_OWNED: dict[int, tuple[Plan, dict[str, tuple[dict[str, Indicator], dict[str, Commitment]]]]] = {}
+
+
+def _expected_items(plan: Plan, dept: str) -> tuple[dict[str, Indicator], dict[str, Commitment]]:
+    """A department's indicators and commitments by id, in plan order; indexed once per plan, not once per file."""
+    cached = _OWNED.get(id(plan))
+    if cached is None or cached[0] is not plan:
+        index: dict[str, tuple[dict[str, Indicator], dict[str, Commitment]]] = {}
+        for _, _, i in plan.indicators():
+            index.setdefault(i.department, ({}, {}))[0][i.id] = i
+        for _, _, c in plan.commitments():
+            index.setdefault(c.lead, ({}, {}))[1][c.id] = c
+        cached = _OWNED[id(plan)] = (plan, index)
+    return cached[1].get(dept, ({}, {}))
 
 
 def _owner_of(plan: Plan, ident: str) -> str | None:
@@ -346,26 +362,45 @@ def _merged(pkg: Package, sheet: str, out: _Collector) -> None:
                                            "cell holds its own value.")
 
 
-class _Sheet:
-    """One data sheet: value lookup by column key, plus the formula/error scan for input cells."""
+_LABELS = {"percent_complete": "% complete", "value_previous": "previous value", "value_last_year": "value a year earlier"}
+INDICATOR_KEYS = ("value", "value_previous", "value_last_year", "baseline", "target", "numerator", "denominator",
+                  "data_status", "reason", "data_period", "commentary")
+COMMITMENT_KEYS = ("lead_officer", "status", "percent_complete", "start_date", "target_date", "completion_date",
+                   "milestone", "achievements", "challenges", "priorities")
 
-    def __init__(self, pkg: Package, name: str, where: dict[str, int], out: _Collector):
+
+class _Sheet:
+    """One data sheet: the cells a row's checks need, by column key, with the formula/error scan applied.
+
+    Columns holding no formula or error cell (nearly all of them) are read straight from the row.
+    """
+
+    def __init__(self, pkg: Package, name: str, columns: Sequence[Column], where: dict[str, int], keys: Sequence[str],
+                 out: _Collector):
         self.scan = pkg.sheets[name]
         self.name, self.where, self.out = name, where, out
         self.letters = {k: col_name(i + 1) for k, i in where.items()}
-        flagged = {re.match(r"[A-Z]+", c).group(0) for c in (*self.scan.errors, *self.scan.formulas)}  # type: ignore[union-attr]
-        self.flagged = {k for k, letter in self.letters.items() if letter in flagged}  # columns worth a closer look
+        flagged = {c.rstrip("0123456789") for c in (*self.scan.errors, *self.scan.formulas)}
+        inputs = {c.key for c in columns if c.input}
+        located = [(k, where[k]) for k in keys if k in where]
+        self.plain = [(k, i) for k, i in located if self.letters[k] not in flagged]
+        self.checked = [(k, i, k in inputs) for k, i in located if self.letters[k] in flagged]
+        self.absent = dict.fromkeys(k for k in keys if k not in where)
 
     def coord(self, key: str, row: int) -> str:
         return f"{self.letters[key]}{row}"
 
-    def raw(self, key: str, r: int, row: list[Any], label: str, is_input: bool = True) -> Any:
-        if key not in self.where:
-            return None
-        i = self.where[key]
-        if key not in self.flagged:
-            return row[i] if i < len(row) else None
+    def cells(self, r: int, row: list[Any], ident: str) -> dict[str, Any]:
+        n = len(row)
+        got = {k: row[i] if i < n else None for k, i in self.plain}
+        got.update(self.absent)
+        for k, i, is_input in self.checked:
+            got[k] = self._checked(k, r, ident, is_input, row[i] if i < n else None)
+        return got
+
+    def _checked(self, key: str, r: int, ident: str, is_input: bool, value: Any) -> Any:
         coord = self.coord(key, r)
+        label = f"{ident} {_LABELS.get(key, key.replace('_', ' '))}"
         if coord in self.scan.errors:
             self.out.add("C009", E, self.name, coord, f"{label}: the cell shows the error {self.scan.errors[coord]}. "
                                                       "Replace it with a value (or leave it blank).")
@@ -374,7 +409,11 @@ class _Sheet:
             shown = formula_text(self.scan.formulas[coord])[:60]
             self.out.add("C010", E, self.name, coord, f"{label}: the cell holds a formula ({shown}); "
                                                       "type the value itself (Paste Special > Values).")
-        return row[i] if i < len(row) else None
+        return value
+
+    def finding(self, p: Parsed, key: str, r: int, label: str) -> None:
+        if p.finding and key in self.where:
+            self.out.finding(p.finding, self.name, self.coord(key, r), label)
 
 
 def _check_indicators(pkg: Package, grid: list[list[Any]], cfg: Config, plan: Plan, dept: str, period: Period,
@@ -384,34 +423,23 @@ def _check_indicators(pkg: Package, grid: list[list[Any]], cfg: Config, plan: Pl
     if where is None or "id" not in where:
         return []
     inds, _ = _expected_items(plan, dept)
-    by_id = {i.id: i for i in inds}
-    seen = _check_rows(SHEET_INDICATORS, _rows(grid), where["id"], [i.id for i in inds], plan, dept,
-                       "indicator", out)
-    sh = _Sheet(pkg, SHEET_INDICATORS, where, out)
-    returns = []
-    for ident, (r, row) in seen.items():
-        ind = by_id[ident]
-        returns.append(_check_indicator_row(sh, ind, r, row, cfg, out))
-    return returns
+    seen = _check_rows(SHEET_INDICATORS, _rows(grid), where["id"], list(inds), plan, dept, "indicator", out)
+    sh = _Sheet(pkg, SHEET_INDICATORS, cols, where, INDICATOR_KEYS, out)
+    return [_check_indicator_row(sh, inds[ident], r, sh.cells(r, row, ident), cfg, out) for ident, (r, row) in seen.items()]
 
 
-def _number(sh: _Sheet, key: str, r: int, row: list[Any], label: str) -> tuple[Parsed, Any]:
-    raw = sh.raw(key, r, row, label)
-    p = parse_number(raw)
-    if key in sh.where:
-        sh.out.finding(p.finding, sh.name, sh.coord(key, r), label)
-    return p, raw
-
-
-def _check_indicator_row(sh: _Sheet, ind: Indicator, r: int, row: list[Any], cfg: Config, out: _Collector) -> IndicatorReturn:
+def _check_indicator_row(sh: _Sheet, ind: Indicator, r: int, v: dict[str, Any], cfg: Config,
+                         out: _Collector) -> IndicatorReturn:
     name = f"{ind.id} value"
-    (val, raw_val) = _number(sh, "value", r, row, name)
+    raw_val = v["value"]
+    val = parse_number(raw_val)
+    sh.finding(val, "value", r, name)
     value = val.value
-    prev = parse_number(sh.raw("value_previous", r, row, "", False)).value
-    last_year = parse_number(sh.raw("value_last_year", r, row, "", False)).value
-    baseline = parse_number(sh.raw("baseline", r, row, "", False)).value
-    reference = prev if prev is not None else last_year if last_year is not None else baseline
-    (tgt, _) = _number(sh, "target", r, row, f"{ind.id} target")
+    prev = parse_number(v["value_previous"]).value
+    last_year = parse_number(v["value_last_year"]).value
+    reference = prev if prev is not None else last_year if last_year is not None else parse_number(v["baseline"]).value
+    tgt = parse_number(v["target"])
+    sh.finding(tgt, "target", r, f"{ind.id} target")
     target = tgt.value
     cell = sh.coord("value", r)
     if value is not None and ind.unit == "percent":
@@ -430,8 +458,9 @@ def _check_indicator_row(sh: _Sheet, ind: Indicator, r: int, row: list[Any], cfg
             out.add("C007", E, sh.name, cell, f"{name}: {value:g} is negative, which this measure cannot be.")
     numerator = denominator = None
     if ind.rate:
-        (n, _), (d, _) = _number(sh, "numerator", r, row, f"{ind.id} numerator"), \
-            _number(sh, "denominator", r, row, f"{ind.id} denominator")
+        n, d = parse_number(v["numerator"]), parse_number(v["denominator"])
+        sh.finding(n, "numerator", r, f"{ind.id} numerator")
+        sh.finding(d, "denominator", r, f"{ind.id} denominator")
         numerator, denominator = n.value, d.value
         if (numerator is None) != (denominator is None):
             out.add("X008", E, sh.name, sh.coord("numerator" if numerator is None else "denominator", r),
@@ -445,20 +474,20 @@ def _check_indicator_row(sh: _Sheet, ind: Indicator, r: int, row: list[Any], cfg
                     out.add("X007", E, sh.name, cell, f"{ind.id}: the value {value:g} does not match numerator/denominator "
                                                       f"({numerator:g}/{denominator:g} = {implied:.{ind.decimals + 1}f}). "
                                                       "Correct whichever is wrong.")
-    status_raw = parse_text(sh.raw("data_status", r, row, f"{ind.id} data status"))
-    status = next((s for s in DATA_STATUSES if status_raw and s.lower() == status_raw.lower()), None)
+    status_raw = parse_text(v["data_status"])
+    status = _choice(status_raw, DATA_STATUSES)
     if status_raw and not status:
         out.add("C012", E, sh.name, sh.coord("data_status", r),
                 f"{ind.id} data status: {status_raw!r} is not one of {', '.join(DATA_STATUSES)}.")
-    reason = parse_text(sh.raw("reason", r, row, f"{ind.id} reason"))
-    data_period = parse_text(sh.raw("data_period", r, row, f"{ind.id} data period"))
+    reason = parse_text(v["reason"])
+    data_period = parse_text(v["data_period"])
     if data_period:
         try:
             Period.parse(data_period) if not re.fullmatch(r"\d{4}", data_period) else None
         except PeriodError:
             out.add("C016", W, sh.name, sh.coord("data_period", r),
                     f"{ind.id}: 'period the data covers' {data_period!r} is not a period such as 2024/25 or 2025/26-Q1.")
-    commentary = parse_text(sh.raw("commentary", r, row, f"{ind.id} commentary"))
+    commentary = parse_text(v["commentary"])
     if value is None and val.missing and val.finding is None:
         if status != "Not yet available" or not reason:
             out.add("X001", E, sh.name, cell,
@@ -481,56 +510,60 @@ def _check_indicator_row(sh: _Sheet, ind: Indicator, r: int, row: list[Any], cfg
     return IndicatorReturn(ind.id, r, value, numerator, denominator, target, status, reason, data_period, commentary)
 
 
+def _choice(text: str | None, allowed: Sequence[str]) -> str | None:
+    """The allowed option a lead typed, in any case."""
+    if text is None or text in allowed:
+        return text
+    low = text.lower()
+    return next((s for s in allowed if s.lower() == low), None)
+
+
 def _check_commitments(pkg: Package, grid: list[list[Any]], plan: Plan, dept: str, today: date,
                        out: _Collector) -> list[CommitmentReturn]:
     where = _locate_columns(grid, COMMITMENT_COLUMNS, SHEET_COMMITMENTS, out)
     if where is None or "id" not in where:
         return []
     _, comms = _expected_items(plan, dept)
-    seen = _check_rows(SHEET_COMMITMENTS, _rows(grid), where["id"], list(comms), plan, dept,
-                       "commitment", out)
-    sh = _Sheet(pkg, SHEET_COMMITMENTS, where, out)
+    seen = _check_rows(SHEET_COMMITMENTS, _rows(grid), where["id"], list(comms), plan, dept, "commitment", out)
+    sh = _Sheet(pkg, SHEET_COMMITMENTS, COMMITMENT_COLUMNS, where, COMMITMENT_KEYS, out)
     returns = []
     for ident, (r, row) in seen.items():
-        label = ident
-        texts = {k: parse_text(sh.raw(k, r, row, f"{label} {k.replace('_', ' ')}"))
-                 for k in ("lead_officer", "milestone", "achievements", "challenges", "priorities")}
-        status_raw = parse_text(sh.raw("status", r, row, f"{label} status"))
-        status = next((s for s in COMMITMENT_STATUSES if status_raw and s.lower() == status_raw.lower()), None)
+        v = sh.cells(r, row, ident)
+        status_raw = parse_text(v["status"])
+        status = _choice(status_raw, COMMITMENT_STATUSES)
         if status_raw and not status:
             out.add("C012", E, sh.name, sh.coord("status", r),
-                    f"{label} status: {status_raw!r} is not one of {', '.join(COMMITMENT_STATUSES)}.")
+                    f"{ident} status: {status_raw!r} is not one of {', '.join(COMMITMENT_STATUSES)}.")
         elif not status_raw and "status" in where:
-            out.add("X012", E, sh.name, sh.coord("status", r), f"{label}: choose a status.")
-        pct = parse_fraction(sh.raw("percent_complete", r, row, f"{label} % complete"))
-        if "percent_complete" in where:
-            out.finding(pct.finding, sh.name, sh.coord("percent_complete", r), f"{label} % complete")
-        dates: dict[str, date | None] = {}
-        for k in ("start_date", "target_date", "completion_date"):
-            p = parse_date(sh.raw(k, r, row, f"{label} {k.replace('_', ' ')}"))
-            if k in where:
-                out.finding(p.finding, sh.name, sh.coord(k, r), f"{label} {k.replace('_', ' ')}")
-            dates[k] = p.value
-        if status == "Major disruption" and not texts["challenges"]:
+            out.add("X012", E, sh.name, sh.coord("status", r), f"{ident}: choose a status.")
+        pct = parse_fraction(v["percent_complete"])
+        sh.finding(pct, "percent_complete", r, f"{ident} % complete")
+        start, target, completed = (_date(sh, v, k, r, ident) for k in ("start_date", "target_date", "completion_date"))
+        challenges = parse_text(v["challenges"])
+        if status == "Major disruption" and not challenges:
             out.add("X003", E, sh.name, sh.coord("challenges", r),
-                    f"{label} is in Major disruption: explain the disruption and the plan to recover under Challenges.")
-        if status == "Completed" and (dates["completion_date"] is None or (pct.value is not None and pct.value < 1)
-                                      or pct.value is None):
-            out.add("X004", E, sh.name, sh.coord("completion_date" if dates["completion_date"] is None else
-                                                 "percent_complete", r),
-                    f"{label} is Completed: give the completion date and 100% complete.")
-        if status not in ("Completed", "Deferred") and dates["target_date"] and dates["target_date"] < today:
+                    f"{ident} is in Major disruption: explain the disruption and the plan to recover under Challenges.")
+        if status == "Completed" and (completed is None or pct.value is None or pct.value < 1):
+            out.add("X004", E, sh.name, sh.coord("completion_date" if completed is None else "percent_complete", r),
+                    f"{ident} is Completed: give the completion date and 100% complete.")
+        if status not in ("Completed", "Deferred") and target and target < today:
             out.add("X005", W, sh.name, sh.coord("target_date", r),
-                    f"{label}: the target date {dates['target_date']:%d/%m/%Y} has passed but it is not completed. Update the "
+                    f"{ident}: the target date {target:%d/%m/%Y} has passed but it is not completed. Update the "
                     "target date or explain the delay.")
-        if dates["start_date"] and dates["completion_date"] and dates["completion_date"] < dates["start_date"]:
-            out.add("X011", E, sh.name, sh.coord("completion_date", r), f"{label}: the completion date is before the start date.")
-        if dates["start_date"] and dates["target_date"] and dates["target_date"] < dates["start_date"]:
-            out.add("X011", E, sh.name, sh.coord("target_date", r), f"{label}: the target date is before the start date.")
-        returns.append(CommitmentReturn(ident, r, texts["lead_officer"], status, pct.value, dates["start_date"],
-                                        dates["target_date"], dates["completion_date"], texts["milestone"],
-                                        texts["achievements"], texts["challenges"], texts["priorities"]))
+        if start and completed and completed < start:
+            out.add("X011", E, sh.name, sh.coord("completion_date", r), f"{ident}: the completion date is before the start date.")
+        if start and target and target < start:
+            out.add("X011", E, sh.name, sh.coord("target_date", r), f"{ident}: the target date is before the start date.")
+        returns.append(CommitmentReturn(ident, r, parse_text(v["lead_officer"]), status, pct.value, start, target, completed,
+                                        parse_text(v["milestone"]), parse_text(v["achievements"]), challenges,
+                                        parse_text(v["priorities"])))
     return returns
+
+
+def _date(sh: _Sheet, v: dict[str, Any], key: str, r: int, ident: str) -> date | None:
+    p = parse_date(v[key])
+    sh.finding(p, key, r, f"{ident} {key.replace('_', ' ')}")
+    return p.value  # type: ignore[no-any-return]
 
 
 def check_submission(pkg: Package, values: dict[str, list[list[Any]]], cfg: Config, *, expected_period: Period | None,

@@ -13,6 +13,7 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -68,6 +69,7 @@ def col_index(letters: str) -> int:
     return n
 
 
+@cache
 def col_name(n: int) -> str:
     s = ""
     while n:
