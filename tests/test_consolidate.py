@@ -20,7 +20,7 @@ from plan_reports.config import Config
 from plan_reports.consolidate import consolidate
 from plan_reports.history import import_history, query
 from plan_reports.periods import Period
-from plan_reports.store import connect, content_digest, schema_version, store_lock
+from plan_reports.store import MIGRATIONS, connect, content_digest, schema_version, store_lock
 from plan_reports.trackers import FIRST_ROW, SHEET_INDICATORS, col_letter, indicator_columns
 from plan_reports.workbook import read_indicator_sheet
 
@@ -111,7 +111,7 @@ def test_running_twice_is_idempotent(config: Config, inbox: Path, tmp_path: Path
 
 def test_schema_is_versioned(tmp_path: Path) -> None:
     con = connect(tmp_path / "s.sqlite")
-    assert schema_version(con) == 3
+    assert schema_version(con) == len(MIGRATIONS)
     con.execute("PRAGMA user_version = 99")
     con.close()
     with pytest.raises(RuntimeError, match="newer than this program"):

@@ -112,6 +112,17 @@ MIGRATIONS: list[str] = [
     ALTER TABLE runs ADD COLUMN due TEXT;
     CREATE INDEX runs_due ON runs(job, period, due, outcome);
     """,
+    # 4: the same current submissions, ranked once per query instead of a correlated subquery per value row
+    """
+    DROP VIEW current_submissions;
+    CREATE VIEW current_submissions AS
+        SELECT id, sha256, file_name, path, department, team, period, plan_id, template_version, generated_at, saved_at,
+               file_mtime, recorded_at, accepted, n_errors, n_warnings, issues_json
+        FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY period, department, team
+                                             ORDER BY file_mtime DESC, saved_at DESC, id DESC) AS newest
+              FROM submissions s WHERE accepted = 1 AND period IS NOT NULL AND department IS NOT NULL)
+        WHERE newest = 1;
+    """,
 ]
 
 
@@ -268,8 +279,13 @@ def indicator_values_through(con: sqlite3.Connection, period: str) -> list[sqlit
 
 
 def commitment_updates(con: sqlite3.Connection, period: str) -> dict[str, sqlite3.Row]:
+    """commitment -> its update: the department-level return's if there is one, else the last team's."""
     q = """SELECT c.*, s.file_name, s.sha256, s.department, s.team FROM commitment_updates c
-           JOIN current_submissions s ON s.id = c.submission_id WHERE c.period = ? ORDER BY s.team DESC, s.id"""
+           JOIN current_submissions s ON s.id = c.submission_id
+           WHERE c.id IN (SELECT id FROM (  -- rank narrow rows, then fetch only the chosen ones whole
+               SELECT c2.id, ROW_NUMBER() OVER (PARTITION BY c2.commitment_id ORDER BY s2.team, s2.id DESC) AS pick
+               FROM commitment_updates c2 JOIN current_submissions s2 ON s2.id = c2.submission_id WHERE c2.period = ?)
+             WHERE pick = 1)"""
     return {r["commitment_id"]: r for r in con.execute(q, (period,))}
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from plan_reports.issues import Issue, Severity, has_errors
 from plan_reports.periods import Period, PeriodError
@@ -46,8 +46,7 @@ NUMBER_TEXT = re.compile(r"^[+-]?(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.\d+)?$")
 JUMP_WARNING_PCT = 50.0
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """A problem with a raw cell value, before it is given a location."""
 
     code: str
@@ -55,8 +54,7 @@ class Finding:
     message: str
 
 
-@dataclass(frozen=True)
-class Parsed:
+class Parsed(NamedTuple):
     value: Any
     finding: Finding | None = None
     missing: bool = False  # blank or a placeholder such as n/a
@@ -173,8 +171,7 @@ def parse_text(raw: Any) -> str | None:
     return s or None
 
 
-@dataclass(frozen=True)
-class IndicatorReturn:
+class IndicatorReturn(NamedTuple):
     indicator_id: str
     row: int
     value: float | None
@@ -187,8 +184,7 @@ class IndicatorReturn:
     commentary: str | None
 
 
-@dataclass(frozen=True)
-class CommitmentReturn:
+class CommitmentReturn(NamedTuple):
     commitment_id: str
     row: int
     lead_officer: str | None

@@ -11,10 +11,12 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -112,18 +114,36 @@ def _sniff(data: bytes, path: Path) -> None:
                               "Resend the tracker saved from Excel as .xlsx.")
 
 
-def _bounded_read(z: zipfile.ZipFile, name: str) -> bytes:
-    info = z.getinfo(name)
+def _bounded_read(data: bytes, info: zipfile.ZipInfo) -> bytes:
+    """One part, inflated straight from the package bytes with its output capped, CRC-checked (a cut-off file fails)."""
+    name = info.filename
     if info.file_size > MAX_MEMBER_UNCOMPRESSED:
         raise ReadProblem("F008", f"Part {name} would expand to {info.file_size:,} bytes: refused as a possible zip bomb.")
-    with z.open(info) as f:
-        data = f.read(MAX_MEMBER_UNCOMPRESSED + 1)
-    if len(data) > MAX_MEMBER_UNCOMPRESSED:
+    if info.flag_bits & 0x1:
+        raise NotImplementedError(f"part {name} is encrypted")
+    at = info.header_offset
+    if data[at:at + 4] != ZIP_MAGIC:
+        raise zipfile.BadZipFile(f"bad local header for {name}")
+    name_len, extra_len = struct.unpack_from("<HH", data, at + 26)
+    start = at + 30 + name_len + extra_len
+    raw = data[start:start + info.compress_size]
+    if info.compress_type == zipfile.ZIP_STORED:
+        out = raw
+    elif info.compress_type == zipfile.ZIP_DEFLATED:
+        try:
+            out = zlib.decompressobj(-zlib.MAX_WBITS).decompress(raw, MAX_MEMBER_UNCOMPRESSED + 1)
+        except zlib.error as e:
+            raise zipfile.BadZipFile(f"part {name}: {e}") from e
+    else:
+        raise NotImplementedError(f"part {name} uses compression method {info.compress_type}")
+    if len(out) > MAX_MEMBER_UNCOMPRESSED:
         raise ReadProblem("F008", f"Part {name} expands beyond {MAX_MEMBER_UNCOMPRESSED:,} bytes: refused as a possible zip bomb.")
-    if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data[:4096]:
+    if zlib.crc32(out) != info.CRC:
+        raise zipfile.BadZipFile(f"bad CRC for part {name}")
+    if b"<!DOCTYPE" in out[:4096] or b"<!ENTITY" in out[:4096]:
         raise ReadProblem("F009", f"Part {name} declares a DOCTYPE or XML entities, which Excel never writes; "
                                   "refused as a possible XML entity attack.")
-    return data
+    return out
 
 
 def _check_zip(z: zipfile.ZipFile) -> None:
@@ -146,7 +166,8 @@ _REL_RE = re.compile(r"<Relationship\b([^>]*)/?>")
 _PROP_RE = re.compile(r'<property\b[^>]*\bname="([^"]*)"[^>]*>\s*<vt:\w+\b[^>]*>([^<]*)</vt:\w+>', re.S)
 _MODIFIED_RE = re.compile(r"<dcterms:modified\b[^>]*>([^<]+)</dcterms:modified>")
 # A row past 99,999 or a column past ZZ. Starting with the literal r=" lets the regex engine skip ahead fast.
-_FAR_REF_RE = re.compile(rb'r="(?:[A-Z]*[0-9]{6,}|[A-Z]{3,}[0-9]+)"')
+_FAR_REF_RE = re.compile(rb'r="[A-Z]{0,3}[0-9]{6}|r="[A-Z]{3}')
+_F_RE = re.compile(rb"<f\b[^>]*?(?:/>|>([^<]*)</f>)")
 _ERROR_ATTRS_RE = re.compile(rb'<c\b([^>]*\bt="e"[^>]*)>')
 _REF_RE = re.compile(rb'\br="([A-Z]{1,3}[0-9]{1,7})"')
 _V_RE = re.compile(rb"<v>([^<]*)</v>")
@@ -166,15 +187,12 @@ def _too_large(name: str, what: str) -> ReadProblem:
 def _formulas(xml: bytes) -> dict[str, bytes]:
     """Cell -> formula text (raw XML), found from each <f> back to its cell: far fewer steps than a regex per cell."""
     out: dict[str, bytes] = {}
-    pos = xml.find(b"<f")
-    while pos != -1:
-        if xml[pos + 2:pos + 3] in (b">", b" ", b"/"):
-            ref = _REF_RE.search(xml, xml.rfind(b"<c", 0, pos), pos)
-            if ref:
-                end = xml.find(b"</f>", pos)
-                close = xml.find(b">", pos)
-                out[ref.group(1).decode()] = b"" if xml[close - 1:close] == b"/" or end == -1 else xml[close + 1:end]
-        pos = xml.find(b"<f", pos + 2)
+    rfind, ref_at = xml.rfind, _REF_RE.search
+    for m in _F_RE.finditer(xml):
+        at = m.start()
+        ref = ref_at(xml, rfind(b"<c", 0, at), at)
+        if ref:
+            out[ref.group(1).decode()] = m.group(1) or b""
     return out
 
 
@@ -187,7 +205,8 @@ def _scan_sheet(name: str, part: str, state: str, xml: bytes, detail: bool = Tru
             raise _too_large(name, f"declares {rows:,} rows x {cols:,} columns")
     far = _FAR_REF_RE.search(xml)  # the declared dimension may lie: look at the cells themselves
     if far:
-        raise _too_large(name, f"has a cell at {far.group(0)[3:-1].decode()}")
+        ref = xml[far.start() + 3:xml.find(b'"', far.start() + 3, far.start() + 40)]
+        raise _too_large(name, f"has a cell at {ref.decode('ascii', 'replace')}")
     if not detail:
         return SheetScan(name, part, state)
     formulas = _formulas(xml)
@@ -207,13 +226,13 @@ def formula_text(raw: bytes) -> str:
 
 
 def _resolve(target: str) -> str:
-    p = PurePosixPath("xl") / target if not target.startswith("/") else PurePosixPath(target.lstrip("/"))
+    """A relationship target as a part name: relative to xl/ unless absolute, never above the package root."""
     parts: list[str] = []
-    for seg in p.parts:
+    for seg in (target[1:] if target.startswith("/") else "xl/" + target).split("/"):
         if seg == "..":
             if parts:
                 parts.pop()
-        elif seg != ".":
+        elif seg not in (".", ""):
             parts.append(seg)
     return "/".join(parts)
 
@@ -237,15 +256,20 @@ def open_package(path: Path, detail: set[str] | None = None) -> Package:
     try:
         z = zipfile.ZipFile(io.BytesIO(data))
         _check_zip(z)
-        names = set(z.namelist())
+        parts = {i.filename: i for i in z.infolist()}
+        names = parts.keys()
+
+        def part(name: str) -> bytes:
+            return _bounded_read(data, parts[name])
+
         if "xl/workbook.xml" not in names:
             if "word/document.xml" in names or "ppt/presentation.xml" in names:
                 raise ReadProblem("F011", "This is a Word or PowerPoint file, not an Excel workbook.")
             raise ReadProblem("F011", "The package has no workbook inside: it is not an Excel .xlsx file.")
-        content_types = _bounded_read(z, "[Content_Types].xml") if "[Content_Types].xml" in names else b""
+        content_types = part("[Content_Types].xml") if "[Content_Types].xml" in names else b""
         macro = "xl/vbaProject.bin" in names or b"macroEnabled" in content_types
-        wb_xml = _bounded_read(z, "xl/workbook.xml").decode("utf-8", "replace")
-        rels_xml = _bounded_read(z, "xl/_rels/workbook.xml.rels").decode("utf-8", "replace") \
+        wb_xml = part("xl/workbook.xml").decode("utf-8", "replace")
+        rels_xml = part("xl/_rels/workbook.xml.rels").decode("utf-8", "replace") \
             if "xl/_rels/workbook.xml.rels" in names else ""
         rels = {}
         for m in _REL_RE.finditer(rels_xml):
@@ -256,19 +280,19 @@ def open_package(path: Path, detail: set[str] | None = None) -> Package:
         for m in _SHEET_RE.finditer(wb_xml):
             a = dict(_ATTR_RE.findall(m.group(1)))
             rid = next((v for k, v in a.items() if k == "id"), None)
-            part = rels.get(rid or "")
+            target = rels.get(rid or "")
             name = _unescape(a.get("name", ""))
-            if not part or part not in names:
+            if not target or target not in names:
                 continue
-            sheets[name] = _scan_sheet(name, part, a.get("state", "visible"), _bounded_read(z, part),
+            sheets[name] = _scan_sheet(name, target, a.get("state", "visible"), part(target),
                                        detail is None or name in detail)
         props: dict[str, str] = {}
         if "docProps/custom.xml" in names:
-            custom = _bounded_read(z, "docProps/custom.xml").decode("utf-8", "replace")
+            custom = part("docProps/custom.xml").decode("utf-8", "replace")
             props = {_unescape(k): _unescape(v) for k, v in _PROP_RE.findall(custom)}
         saved_at = None
         if "docProps/core.xml" in names:
-            m = _MODIFIED_RE.search(_bounded_read(z, "docProps/core.xml").decode("utf-8", "replace"))
+            m = _MODIFIED_RE.search(part("docProps/core.xml").decode("utf-8", "replace"))
             saved_at = m.group(1).strip() if m else None
     except zipfile.BadZipFile as e:
         raise ReadProblem("F003", "The workbook is damaged or incomplete (it may have been cut off while sending). "
