@@ -626,16 +626,22 @@ def validate_file(path: Path, cfg: Config, *, expected_period: Period | None = N
 
     With a cache, a file whose bytes, name and checking context were seen before is not checked again.
     """
-    path = Path(path)
-    if cache is not None:
-        key = cache.key(path, cfg, expected_period, today or date.today())
-        hit = cache.get(key, path)
-        if hit is not None:
-            return hit
-        rep = _validate(path, cfg, expected_period, today)
-        cache.put(key, rep)
-        return rep
-    return _validate(path, cfg, expected_period, today)
+    rep, key = _lookup(Path(path), cfg, expected_period, today, cache)
+    if cache is not None and key:
+        cache.put([(key, _blob(rep))])
+    return rep
+
+
+def _lookup(path: Path, cfg: Config, expected_period: Period | None, today: date | None,
+            cache: ValidationCache | None) -> tuple[FileReport, str | None]:
+    """The report, and its cache key when it was checked just now (for the caller to store, in one batch)."""
+    if cache is None:
+        return _validate(path, cfg, expected_period, today), None
+    key = cache.key(path, cfg, expected_period, today or date.today())
+    hit = cache.get(key, path)
+    if hit is not None:
+        return hit, None
+    return _validate(path, cfg, expected_period, today), key
 
 
 def _validate(path: Path, cfg: Config, expected_period: Period | None, today: date | None) -> FileReport:
@@ -698,6 +704,7 @@ class ValidationCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         self.con.execute("PRAGMA journal_mode=WAL")
+        self.con.execute("PRAGMA synchronous=NORMAL")  # a cache: losing the last writes on power loss costs only time
         self.con.execute("CREATE TABLE IF NOT EXISTS reports (key TEXT PRIMARY KEY, report BLOB NOT NULL)")
 
     @classmethod
@@ -733,13 +740,19 @@ class ValidationCache:
         rep.issues = [Issue(i.code, i.severity, str(path), i.sheet, i.cell, i.message) for i in rep.issues]
         return rep
 
-    def put(self, key: str, rep: FileReport) -> None:
+    def put(self, entries: Sequence[tuple[str, bytes]]) -> None:
+        """Store new reports (pickled, see `_blob`) in one transaction."""
         import contextlib
-        import pickle
         import sqlite3
 
+        if not entries:
+            return
         with contextlib.suppress(sqlite3.Error):  # a cache that cannot be written only costs time
-            self.con.execute("INSERT OR REPLACE INTO reports (key, report) VALUES (?, ?)", (key, pickle.dumps(rep)))
+            self.con.execute("BEGIN")
+            try:
+                self.con.executemany("INSERT OR REPLACE INTO reports (key, report) VALUES (?, ?)", entries)
+            finally:
+                self.con.execute("COMMIT")
 
 
 WORKER_MEMORY_BYTES = 1024 * 1024 * 1024  # a worker that needs more than this is stopped, not the machine
@@ -756,14 +769,23 @@ def _init_worker(cfg: Config, expected_period: Period | None, today: date | None
     _worker.update(cfg=cfg, expected_period=expected_period, today=today, cache=ValidationCache.open() if use_cache else None)
 
 
-def _validate_in_worker(path: Path) -> FileReport:
-    return validate_file(path, _worker["cfg"], expected_period=_worker["expected_period"], today=_worker["today"],
-                         cache=_worker["cache"])
+def _blob(rep: FileReport) -> bytes:
+    import pickle
+
+    return pickle.dumps(rep, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _validate_in_worker(path: Path) -> tuple[bytes, str | None]:
+    """The report pickled once, here in the worker: it travels to the parent and goes into the cache as is."""
+    rep, key = _lookup(Path(path), _worker["cfg"], _worker["expected_period"], _worker["today"], _worker["cache"])
+    return _blob(rep), key
 
 
 def _pool(workers: int, cfg: Config, expected_period: Period | None, today: date | None, use_cache: bool) -> Any:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+
+    import python_calamine  # noqa: F401  loaded once here, so forked workers share it instead of each loading it
 
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method), initializer=_init_worker,
@@ -779,23 +801,33 @@ def validate_files(files: Sequence[Path], cfg: Config, *, expected_period: Perio
     still validated.
     """
     import os
-    from concurrent.futures.process import BrokenProcessPool
 
     tick = progress or (lambda: None)
     n = len(files)
     workers = workers if workers is not None else (min(os.cpu_count() or 1, 4) if n >= PARALLEL_FROM else 1)
     cache = ValidationCache.open() if use_cache else None  # created here, before any worker opens it
+    fresh: list[tuple[str, bytes]] = []
     if workers <= 1:
         out = []
         for f in files:
-            out.append(validate_file(f, cfg, expected_period=expected_period, today=today, cache=cache))
+            rep, key = _lookup(Path(f), cfg, expected_period, today, cache)
+            out.append(rep)
+            if key:
+                fresh.append((key, _blob(rep)))
             tick()
+        if cache is not None:
+            cache.put(fresh)
         return out
+    import pickle
+    from concurrent.futures.process import BrokenProcessPool
+
     results: dict[int, FileReport] = {}
     try:
         with _pool(workers, cfg, expected_period, today, use_cache) as ex:
-            for i, rep in enumerate(ex.map(_validate_in_worker, files, chunksize=max(1, n // (workers * 8)))):
-                results[i] = rep
+            for i, (blob, key) in enumerate(ex.map(_validate_in_worker, files, chunksize=max(1, n // (workers * 8)))):
+                results[i] = pickle.loads(blob)
+                if key:
+                    fresh.append((key, blob))
                 tick()
     except BrokenProcessPool:
         for i, f in enumerate(files):
@@ -803,12 +835,14 @@ def validate_files(files: Sequence[Path], cfg: Config, *, expected_period: Perio
                 continue
             try:
                 with _pool(1, cfg, expected_period, today, False) as single:
-                    results[i] = single.submit(_validate_in_worker, f).result()
+                    results[i] = pickle.loads(single.submit(_validate_in_worker, f).result()[0])
             except BrokenProcessPool:
                 results[i] = FileReport(f, readable=False, issues=[Issue(
                     "F013", E, str(f), None, None, "The file stopped the workbook reader and cannot be read safely. "
                                                    "Open it in Excel, save it as a new .xlsx and resend it.")])
             tick()
+    if cache is not None:
+        cache.put(fresh)
     return [results[i] for i in range(n)]
 
 
