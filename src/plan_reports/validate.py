@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -477,12 +478,9 @@ def _check_indicator_row(sh: _Sheet, ind: Indicator, r: int, v: dict[str, Any], 
                 f"{ind.id} data status: {status_raw!r} is not one of {', '.join(DATA_STATUSES)}.")
     reason = parse_text(v["reason"])
     data_period = parse_text(v["data_period"])
-    if data_period:
-        try:
-            Period.parse(data_period) if not re.fullmatch(r"\d{4}", data_period) else None
-        except PeriodError:
-            out.add("C016", W, sh.name, sh.coord("data_period", r),
-                    f"{ind.id}: 'period the data covers' {data_period!r} is not a period such as 2024/25 or 2025/26-Q1.")
+    if data_period and not _is_period(data_period):
+        out.add("C016", W, sh.name, sh.coord("data_period", r),
+                f"{ind.id}: 'period the data covers' {data_period!r} is not a period such as 2024/25 or 2025/26-Q1.")
     commentary = parse_text(v["commentary"])
     if value is None and val.missing and val.finding is None:
         if status != "Not yet available" or not reason:
@@ -495,8 +493,9 @@ def _check_indicator_row(sh: _Sheet, ind: Indicator, r: int, v: dict[str, Any], 
     elif value is not None and status is None and "data_status" in sh.where:
         out.add("X010", W, sh.name, sh.coord("data_status", r), f"{ind.id}: choose a Data status (Final or Provisional).")
     if value is not None:
-        rating = rate_indicator(ind, cfg.scoring.rag.rule_for(ind.id), value, target, last_year=last_year)
-        if rating.status == "Red" and not commentary:
+        rating = None if commentary else rate_indicator(ind, cfg.scoring.rag.rule_for(ind.id), value, target,
+                                                        last_year=last_year)
+        if rating and rating.status == "Red":
             out.add("X002", E, sh.name, sh.coord("commentary", r) if "commentary" in sh.where else cell,
                     f"{ind.id} is Red ({rating.reason.removeprefix('Red: ')}): add commentary saying why and what is "
                     "being done.")
@@ -504,6 +503,15 @@ def _check_indicator_row(sh: _Sheet, ind: Indicator, r: int, v: dict[str, Any], 
             out.add("X006", W, sh.name, cell, f"{ind.id}: {value:g} is a change of {(value - prev) / abs(prev):+.0%} on the "
                                               f"previous period ({prev:g}). Please confirm it is right.")
     return IndicatorReturn(ind.id, r, value, numerator, denominator, target, status, reason, data_period, commentary)
+
+
+@cache
+def _is_period(text: str) -> bool:
+    """A reporting period or a calendar year (a few distinct texts per run, so remembered)."""
+    try:
+        return bool(re.fullmatch(r"\d{4}", text)) or bool(Period.parse(text))
+    except PeriodError:
+        return False
 
 
 def _choice(text: str | None, allowed: Sequence[str]) -> str | None:
@@ -534,7 +542,8 @@ def _check_commitments(pkg: Package, grid: list[list[Any]], plan: Plan, dept: st
             out.add("X012", E, sh.name, sh.coord("status", r), f"{ident}: choose a status.")
         pct = parse_fraction(v["percent_complete"])
         sh.finding(pct, "percent_complete", r, f"{ident} % complete")
-        start, target, completed = (_date(sh, v, k, r, ident) for k in ("start_date", "target_date", "completion_date"))
+        start, target, completed = (x if type(x := v[k]) is date or x is None else _date(sh, x, k, r, ident)
+                                    for k in ("start_date", "target_date", "completion_date"))
         challenges = parse_text(v["challenges"])
         if status == "Major disruption" and not challenges:
             out.add("X003", E, sh.name, sh.coord("challenges", r),
@@ -556,8 +565,8 @@ def _check_commitments(pkg: Package, grid: list[list[Any]], plan: Plan, dept: st
     return returns
 
 
-def _date(sh: _Sheet, v: dict[str, Any], key: str, r: int, ident: str) -> date | None:
-    p = parse_date(v[key])
+def _date(sh: _Sheet, raw: Any, key: str, r: int, ident: str) -> date | None:
+    p = parse_date(raw)
     sh.finding(p, key, r, f"{ident} {key.replace('_', ' ')}")
     return p.value  # type: ignore[no-any-return]
 
