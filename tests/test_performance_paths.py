@@ -68,6 +68,24 @@ def test_pool_gives_the_same_reports_in_order(config: Config, samples: dict[str,
         _same(a, b)
 
 
+def test_pooled_validation_fills_the_cache_once_then_reads_it(config: Config, samples: dict[str, Path], tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    files = [Path(shutil.copy2(p, tmp_path / f"{i}_{p.name}")) for i in range(2) for p in samples.values()]
+    first = v.validate_files(files, config, expected_period=P, today=TODAY, workers=2, use_cache=True)
+    cache = v.ValidationCache.open()
+    assert cache is not None
+    assert cache.con.execute("SELECT count(*) FROM reports").fetchone()[0] == len(files)
+
+    def must_not_run(*a: object) -> v.FileReport:
+        raise AssertionError("checked again: the cache was not used")
+
+    monkeypatch.setattr(v, "_validate", must_not_run)  # forked workers inherit the patch
+    again = v.validate_files(files, config, expected_period=P, today=TODAY, workers=2, use_cache=True)
+    assert [r.path for r in again] == files
+    for a, b in zip(first, again, strict=True):
+        _same(a, b)
+
+
 def test_a_file_that_kills_its_worker_costs_only_itself(config: Config, samples: dict[str, Path], tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     files = [Path(shutil.copy2(p, tmp_path / p.name)) for p in samples.values()]

@@ -311,6 +311,9 @@ def load_config(root: Path | None = None) -> Config:
             cfg.__dict__["_digest"] = cache[1]
             with atomic_path(cache[0]) as tmp:
                 tmp.write_bytes(pickle.dumps(cfg, protocol=pickle.HIGHEST_PROTOCOL))
+            for old in cache[0].parent.glob("config-*.pickle"):  # caches of earlier files or code are never read again
+                if old != cache[0]:
+                    old.unlink(missing_ok=True)
         except OSError:
             pass  # no writable cache folder: just slower next time
     return cfg

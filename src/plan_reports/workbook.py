@@ -57,8 +57,9 @@ class _Sheet:
                 self.ws.write_blank(self.row, ci - 1, None, fmt)
             elif isinstance(v, str):
                 self.ws.write_string(self.row, ci - 1, v, fmt)  # never a formula, whatever it starts with
-                width = self.columns[ci - 1][1]
-                lines = max(lines, sum(-(-max(len(p), 1) // max(int(width * 1.05), 1)) for p in v.split("\n")))
+                per_line = max(int(self.columns[ci - 1][1] * 1.05), 1)
+                if len(v) > per_line or "\n" in v:  # most cells fit on one line
+                    lines = max(lines, sum(-(-max(len(p), 1) // per_line) for p in v.split("\n")))
             elif isinstance(v, bool):
                 self.ws.write_boolean(self.row, ci - 1, v, fmt)
             else:
