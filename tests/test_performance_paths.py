@@ -70,6 +70,7 @@ def test_pool_gives_the_same_reports_in_order(config: Config, samples: dict[str,
 
 def test_pooled_validation_fills_the_cache_once_then_reads_it(config: Config, samples: dict[str, Path], tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # an empty cache of its own
     files = [Path(shutil.copy2(p, tmp_path / f"{i}_{p.name}")) for i in range(2) for p in samples.values()]
     first = v.validate_files(files, config, expected_period=P, today=TODAY, workers=2, use_cache=True)
     cache = v.ValidationCache.open()
