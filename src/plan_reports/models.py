@@ -9,11 +9,12 @@ error, never silently ignored.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date
 from typing import Annotated, Any, ClassVar, Literal
 
 from plan_reports.periods import Period, is_period_ref
+from plan_reports.records import Record, record
 
 Unit = Literal[
     "percent", "percentage_points", "count", "rate_per_1000", "rate_per_10000", "rate_per_100000",
@@ -78,26 +79,25 @@ def _between(low: float, high: float) -> _Limits:
     return _Limits(ge=low, le=high)
 
 
-_model = dataclass(frozen=True, kw_only=True)
+class Model(Record):
+    """A config model: a frozen record that pydantic validates strictly when a config file changes."""
+
+    __pydantic_config__: ClassVar[dict[str, str]] = {"extra": "forbid"}
 
 
-class Model:
-    __pydantic_config__: ClassVar[dict[str, str]] = {"extra": "forbid"}  # read by pydantic when it validates a config file
-
-
-@_model
+@record
 class PeriodValue(Model):
     value: float
     period: PeriodRef
     note: str | None = None
 
 
-@_model
+@record
 class Target(PeriodValue):
     period: PeriodId  # targets are set for reporting periods, so trackers can pick this period's
 
 
-@_model
+@record
 class Range(Model):
     low: float
     high: float
@@ -107,14 +107,14 @@ class Range(Model):
             raise ValueError(f"low ({self.low}) is above high ({self.high})")
 
 
-@_model
+@record
 class Rate(Model):
     numerator: str
     denominator: str
     multiplier: int = 100
 
 
-@_model
+@record
 class Indicator(Model):
     id: Id
     name: str
@@ -139,13 +139,13 @@ class Indicator(Model):
             raise ValueError("polarity within_range needs a range: {low: ..., high: ...}")
 
 
-@_model
+@record
 class Aim(Model):
     id: Id
     text: str
 
 
-@_model
+@record
 class Commitment(Model):
     id: Id
     text: str
@@ -155,7 +155,7 @@ class Commitment(Model):
     partners: list[str] = field(default_factory=list)
 
 
-@_model
+@record
 class SubOutcome(Model):
     id: Id
     ref: str | None = None
@@ -165,14 +165,14 @@ class SubOutcome(Model):
     indicators: list[Indicator] = field(default_factory=list)
 
 
-@_model
+@record
 class Board(Model):
     id: Id
     name: str
     lead_department: Id
 
 
-@_model
+@record
 class Outcome(Model):
     id: Id
     title: str
@@ -181,14 +181,14 @@ class Outcome(Model):
     sub_outcomes: list[SubOutcome]
 
 
-@_model
+@record
 class Approval(Model):
     by: str
     date: date
     note: str = ""
 
 
-@_model
+@record
 class Plan(Model):
     id: Id
     title: str
@@ -229,33 +229,33 @@ class Plan(Model):
         raise KeyError(aim_id)
 
 
-@_model
+@record
 class Contact(Model):
     name: str
     email: str
 
 
-@_model
+@record
 class Department(Model):
     id: Id
     name: str
     contact: Contact
 
 
-@_model
+@record
 class ComparatorGroup(Model):
     id: Id
     name: str
     description: str = ""
 
 
-@_model
+@record
 class Council(Model):
     name: str
     area_code: str
 
 
-@_model
+@record
 class Organisation(Model):
     council: Council
     departments: list[Department]
@@ -269,13 +269,13 @@ class Organisation(Model):
         raise KeyError(dept_id)
 
 
-@_model
+@record
 class PeriodDates(Model):
     submission_deadline: date | None = None
     board_meeting: date | None = None
 
 
-@_model
+@record
 class Calendar(Model):
     submission_deadline_days_after_period_end: Annotated[int, _between(0, 120)]
     board_meeting_days_after_period_end: Annotated[int, _between(0, 180)]
@@ -283,14 +283,14 @@ class Calendar(Model):
     overrides: dict[PeriodId, PeriodDates] = field(default_factory=dict)
 
 
-@_model
+@record
 class TrackerSettings(Model):
     protection_password: str = ""
     template_version: str = "1.0"
     rag_preview_tolerance: Annotated[float, _between(0, 1)] = 0.10
 
 
-@_model
+@record
 class ScheduleSettings(Model):
     reminder_days_before_deadline: Annotated[int, _between(0, 60)] = 5
     reminder_days_after_deadline: Annotated[int, _between(0, 60)] = 2
@@ -299,7 +299,7 @@ class ScheduleSettings(Model):
     run_at_hour: Annotated[int, _between(0, 23)] = 7
 
 
-@_model
+@record
 class EmailSettings(Model):
     host: str = ""
     port: Annotated[int, _between(1, 65535)] = 587
@@ -309,7 +309,7 @@ class EmailSettings(Model):
     password_env: str = "PLAN_REPORTS_SMTP_PASSWORD"
 
 
-@_model
+@record
 class Settings(Model):
     store: str = "workbooks/history.sqlite"
     outputs: str = "workbooks/out"
@@ -319,7 +319,7 @@ class Settings(Model):
     email: EmailSettings = field(default_factory=EmailSettings)
 
 
-@_model
+@record
 class RagRule(Model):
     """tolerance: Amber within tolerance_pct of target. floor: Amber at or better than `floor`.
     improvement: short of target is Amber only if better than the same period last year."""
@@ -333,7 +333,7 @@ class RagRule(Model):
             raise ValueError("a floor rule needs `floor: <value>`")
 
 
-@_model
+@record
 class RagConfig(Model):
     default: RagRule
     indicators: dict[str, RagRule] = field(default_factory=dict)
@@ -342,7 +342,7 @@ class RagConfig(Model):
         return self.indicators.get(indicator_id, self.default)
 
 
-@_model
+@record
 class DirectionConfig(Model):
     no_change_threshold_pct: Annotated[float, _between(0, 100)] = 1.0
     trend_points: Annotated[int, _between(0, 20)] = 0
@@ -352,30 +352,30 @@ class DirectionConfig(Model):
             raise ValueError("trend_points is 0 (compare two points) or at least 3")
 
 
-@_model
+@record
 class StalenessConfig(Model):
     grace_months: Annotated[int, _between(0, 24)] = 3
 
 
-@_model
+@record
 class CommitmentScoring(Model):
     behind_margin_pct: Annotated[float, _between(0, 100)] = 20
     ahead_margin_pct: Annotated[float, _between(0, 100)] = 40
 
 
-@_model
+@record
 class Thresholds(Model):
     Green: float
     Amber: float
 
 
-@_model
+@record
 class RollupJudgement(Model):
     points: Thresholds
     share_green: Thresholds
 
 
-@_model
+@record
 class RollupConfig(Model):
     method: Literal["points", "share_green"] = "points"
     points: dict[Literal["Green", "Amber", "Red"], float] = field(default_factory=lambda: {"Green": 3, "Amber": 2, "Red": 1})
@@ -383,7 +383,7 @@ class RollupConfig(Model):
     minimum_coverage_pct: Annotated[float, _between(0, 100)] = 50
 
 
-@_model
+@record
 class Scoring(Model):
     rag: RagConfig
     direction: DirectionConfig = field(default_factory=DirectionConfig)
@@ -392,7 +392,7 @@ class Scoring(Model):
     rollup: RollupConfig
 
 
-@_model
+@record
 class Committee(Model):
     id: Id
     name: str
@@ -404,7 +404,7 @@ class Committee(Model):
         return outcome_id in self.outcomes or sub_outcome_id in self.sub_outcomes or indicator_id in self.indicators
 
 
-@_model
+@record
 class Committees(Model):
     plan: str
     committees: list[Committee]

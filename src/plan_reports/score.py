@@ -24,6 +24,7 @@ from plan_reports.models import (
     RollupConfig,
 )
 from plan_reports.periods import Period
+from plan_reports.records import Record, record
 
 RAG = ("Green", "Amber", "Red")
 NO_DATA, NO_TARGET, DATA_ONLY, NOT_RATED = "No data", "No target", "Data only", "Not rated"
@@ -31,8 +32,8 @@ Direction = Literal["Improving", "Worsening", "No change", "Increasing", "Decrea
 EPS = 1e-9
 
 
-@dataclass(frozen=True)
-class Rating:
+@record
+class Rating(Record):
     status: str  # Green | Amber | Red | No data | No target | Data only
     reason: str
     inputs: dict[str, Any] = field(default_factory=dict)
@@ -175,8 +176,8 @@ def is_stale(ind: Indicator, data_period: Period | None, reporting: Period, grac
     return data_age_months(data_period, reporting) > FREQUENCY_MONTHS[ind.frequency] + ind.lag_months + grace_months
 
 
-@dataclass(frozen=True)
-class Position:
+@record
+class Position(Record):
     rank: int
     group_size: int
     quartile: int | None  # 1 = top (best) quartile
@@ -209,8 +210,8 @@ def comparator_position(values: Mapping[str, float | None], ours: str, polarity:
 COMMITMENT_RAG = {"On track": "Green", "Completed": "Green", "Minor disruption": "Amber", "Major disruption": "Red"}
 
 
-@dataclass(frozen=True)
-class CommitmentAssessment:
+@record
+class CommitmentAssessment(Record):
     status: str  # the lead's status, never overridden
     rag: str  # Green | Amber | Red | Not rated (Deferred) | No data (no status)
     expected_pct: float | None
@@ -252,8 +253,8 @@ def assess_commitment(status: str | None, pct: float | None, start: date | None,
     return CommitmentAssessment(status, rag, expected, flag, f"{status}: {shown}{exp_txt}")
 
 
-@dataclass(frozen=True)
-class Rollup:
+@record
+class Rollup(Record):
     counts: dict[str, int]
     rated: int
     no_data: int
@@ -295,8 +296,8 @@ def rollup(statuses: Iterable[str], directions: Iterable[str], cfg: RollupConfig
 # ---- scoring a whole period --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Observation:
+@record
+class Observation(Record):
     """One reported or published value of one indicator."""
 
     reporting_period: str | None  # the return it came in (None for imported history)
@@ -317,8 +318,8 @@ class ScoreInputs:
     reported_departments: set[str] = field(default_factory=set)
 
 
-@dataclass(frozen=True)
-class IndicatorScore:
+@record
+class IndicatorScore(Record):
     indicator_id: str
     name: str
     outcome_id: str
@@ -346,8 +347,8 @@ class IndicatorScore:
     history: list[tuple[str, float | None]]
 
 
-@dataclass(frozen=True)
-class CommitmentScore:
+@record
+class CommitmentScore(Record):
     commitment_id: str
     text: str
     outcome_id: str
@@ -365,8 +366,8 @@ class CommitmentScore:
     lead_officer: str | None
 
 
-@dataclass(frozen=True)
-class LevelScore:
+@record
+class LevelScore(Record):
     level: str  # aim | sub_outcome | outcome
     id: str
     title: str

@@ -8,7 +8,6 @@ ranges and the true extent of the sheet; calamine reads the values. Nothing is e
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 import struct
@@ -18,6 +17,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from plan_reports.digest import sha256
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_TOTAL_UNCOMPRESSED = 250 * 1024 * 1024
@@ -299,7 +300,7 @@ def open_package(path: Path, detail: set[str] | None = None) -> Package:
                                   f"Resend it. ({e})") from e
     except (zipfile.LargeZipFile, NotImplementedError, EOFError, RuntimeError) as e:
         raise ReadProblem("F003", f"The workbook's package cannot be read: {e}. Resend it saved from Excel.") from e
-    return Package(path, data, hashlib.sha256(data).hexdigest(), macro, sheets, props, saved_at)
+    return Package(path, data, sha256(data).hexdigest(), macro, sheets, props, saved_at)
 
 
 def read_values(pkg: Package, sheet_names: list[str]) -> dict[str, list[list[Any]]]:
