@@ -106,3 +106,24 @@ def test_a_file_that_kills_its_worker_costs_only_itself(config: Config, samples:
     assert [i.code for i in by_name["crash_me.xlsx"].issues] == ["F013"]
     assert all(r.valid for name, r in by_name.items() if name != "crash_me.xlsx")
     assert [r.path for r in reports] == files
+
+
+def _square_or_die(x: int) -> int:
+    if x == 13:
+        os._exit(134)  # a worker killed outright, as by a native crash
+    if x == 7:
+        raise ValueError("seven")
+    return x * x
+
+
+@pytest.mark.parametrize("use_fork", [True, False], ids=["fork", "executor"])
+def test_parallel_map_isolates_crashes_and_raises_errors(use_fork: bool) -> None:
+    from plan_reports.workers import parallel_map
+
+    items = [x for x in range(20) if x != 7]
+    got = dict(parallel_map(_square_or_die, items, 2, lambda: None, use_fork=use_fork))
+    assert sorted(got) == list(range(len(items)))  # every index once
+    assert got[items.index(13)] is None  # only the item that killed its worker is lost
+    assert all(got[i] == x * x for i, x in enumerate(items) if x != 13)
+    with pytest.raises(ValueError, match="seven"):
+        list(parallel_map(_square_or_die, [1, 7, 2], 2, lambda: None, use_fork=use_fork))

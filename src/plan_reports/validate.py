@@ -790,17 +790,6 @@ def _validate_in_worker(path: Path) -> tuple[bytes, str | None]:
     return _blob(rep), key
 
 
-def _pool(workers: int, cfg: Config, expected_period: Period | None, today: date | None, use_cache: bool) -> Any:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    import python_calamine  # noqa: F401  loaded once here, so forked workers share it instead of each loading it
-
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method), initializer=_init_worker,
-                               initargs=(cfg, expected_period, today, use_cache))
-
-
 def validate_files(files: Sequence[Path], cfg: Config, *, expected_period: Period | None = None,
                    today: date | None = None, progress: Any = None, workers: int | None = None,
                    use_cache: bool = False) -> list[FileReport]:
@@ -828,28 +817,25 @@ def validate_files(files: Sequence[Path], cfg: Config, *, expected_period: Perio
             cache.put(fresh)
         return out
     import pickle
-    from concurrent.futures.process import BrokenProcessPool
+    from functools import partial
+
+    import python_calamine  # noqa: F401  loaded once here, so the forked workers share it
+
+    from plan_reports.workers import parallel_map
 
     results: dict[int, FileReport] = {}
-    try:
-        with _pool(workers, cfg, expected_period, today, use_cache) as ex:
-            for i, (blob, key) in enumerate(ex.map(_validate_in_worker, files, chunksize=max(1, n // (workers * 8)))):
-                results[i] = pickle.loads(blob)
-                if key:
-                    fresh.append((key, blob))
-                tick()
-    except BrokenProcessPool:
-        for i, f in enumerate(files):
-            if i in results:
-                continue
-            try:
-                with _pool(1, cfg, expected_period, today, False) as single:
-                    results[i] = pickle.loads(single.submit(_validate_in_worker, f).result()[0])
-            except BrokenProcessPool:
-                results[i] = FileReport(f, readable=False, issues=[Issue(
-                    "F013", E, str(f), None, None, "The file stopped the workbook reader and cannot be read safely. "
-                                                   "Open it in Excel, save it as a new .xlsx and resend it.")])
-            tick()
+    init = partial(_init_worker, cfg, expected_period, today, use_cache)
+    for i, got in parallel_map(_validate_in_worker, files, workers, init):
+        if got is None:
+            results[i] = FileReport(files[i], readable=False, issues=[Issue(
+                "F013", E, str(files[i]), None, None, "The file stopped the workbook reader and cannot be read safely. "
+                                                      "Open it in Excel, save it as a new .xlsx and resend it.")])
+        else:
+            blob, key = got
+            results[i] = pickle.loads(blob)
+            if key:
+                fresh.append((key, blob))
+        tick()
     if cache is not None:
         cache.put(fresh)
     return [results[i] for i in range(n)]
