@@ -87,3 +87,29 @@ def test_random_cell_contents_never_crash_and_findings_are_located(config: Confi
 def test_the_unchanged_grid_is_valid(config: Config, base: Any) -> None:
     pkg, values = base
     assert check_submission(pkg, values, config, expected_period=P, today=datetime(2025, 10, 20).date()).valid
+
+
+@pytest.fixture(scope="module")
+def package_bytes(samples: dict[str, Path]) -> bytes:
+    return samples["ET"].read_bytes()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cut=st.integers(0, 10**6), flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=6))
+def test_damaged_packages_are_refused_with_a_code(package_bytes: bytes, tmp_path_factory: pytest.TempPathFactory,
+                                                  cut: int, flips: list[tuple[int, int]]) -> None:
+    """The package reader (our own central-directory parser) turns any damage into an F-code, never a crash."""
+    from plan_reports.xlsx import ReadProblem
+
+    data = bytearray(package_bytes)
+    for at, value in flips:
+        data[at % len(data)] = value
+    if cut % 3 == 0:
+        del data[cut % len(data):]
+    path = tmp_path_factory.mktemp("damaged") / "Tracker_ET_2025-26-Q2.xlsx"
+    path.write_bytes(bytes(data))
+    try:
+        pkg = open_package(path)
+        read_values(pkg, [s for s in (SHEET_INDICATORS, SHEET_COMMITMENTS) if s in pkg.sheets])
+    except ReadProblem as e:
+        assert e.code.startswith("F") and e.message

@@ -259,9 +259,9 @@ class Config:
 
     @cached_property
     def config_hash(self) -> str:
-        from plan_reports.digest import sha256
+        import hashlib
 
-        h = sha256()
+        h = hashlib.sha256()
         for p in sorted(self.root.rglob("*.yaml")):
             h.update(p.read_bytes())
         return h.hexdigest()[:12]
@@ -269,11 +269,12 @@ class Config:
 
 def _cache_file(root: Path) -> tuple[Path, str] | None:
     """Where a validated config is cached: the user's cache folder, keyed by every YAML file's bytes and our code."""
+    import hashlib
+
     from plan_reports import __version__
-    from plan_reports.digest import sha256
 
     try:
-        h = sha256(__version__.encode())
+        h = hashlib.sha256(__version__.encode())
         for code in ("models.py", "config.py", "periods.py"):  # a changed model never unpickles an older shape
             h.update((Path(__file__).parent / code).read_bytes())
         for p in sorted(root.rglob("*.yaml")):

@@ -51,9 +51,9 @@ def _mtime(path: Path) -> str:
 def record(con: sqlite3.Connection, rep: FileReport, period: Period) -> bool:
     """Record one validated file and its values; False if this exact file (by content hash) is already recorded."""
     if rep.sha256 is None:
-        from plan_reports.digest import sha256
+        import hashlib
 
-        rep.sha256 = sha256(Path(rep.path).read_bytes()).hexdigest()
+        rep.sha256 = hashlib.sha256(Path(rep.path).read_bytes()).hexdigest()
     if con.execute("SELECT 1 FROM submissions WHERE sha256 = ?", (rep.sha256,)).fetchone():
         return False
     errors = sum(1 for i in rep.issues if i.severity.value == "error")

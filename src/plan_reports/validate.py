@@ -686,11 +686,11 @@ _worker: dict[str, Any] = {}
 
 def _code_digest() -> str:
     """The checks' own source: a changed validator never serves a report made by an older one."""
-    from plan_reports.digest import sha256
+    import hashlib
 
     if "code" not in _worker:
         here = Path(__file__).parent
-        h = sha256()
+        h = hashlib.sha256()
         for name in ("validate.py", "xlsx.py", "trackers.py", "score.py", "models.py", "periods.py", "__init__.py"):
             h.update((here / name).read_bytes())
         _worker["code"] = h.hexdigest()
@@ -728,12 +728,12 @@ class ValidationCache:
 
     @staticmethod
     def key(path: Path, cfg: Config, expected: Period | None, today: date) -> str:
-        from plan_reports.digest import sha256
+        import hashlib
 
         digest = getattr(cfg, "__dict__", {}).get("_digest") or cfg.config_hash
-        parts = [sha256(path.read_bytes()).hexdigest(), path.name, digest, _code_digest(), str(expected or ""),
+        parts = [hashlib.sha256(path.read_bytes()).hexdigest(), path.name, digest, _code_digest(), str(expected or ""),
                  today.isoformat()]
-        return sha256("|".join(parts).encode()).hexdigest()
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
     def get(self, key: str, path: Path) -> FileReport | None:
         import pickle

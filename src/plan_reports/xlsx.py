@@ -8,17 +8,15 @@ ranges and the true extent of the sheet; calamine reads the values. Nothing is e
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import struct
-import zipfile
 import zlib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from plan_reports.digest import sha256
+from typing import Any, NamedTuple
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_TOTAL_UNCOMPRESSED = 250 * 1024 * 1024
@@ -115,47 +113,88 @@ def _sniff(data: bytes, path: Path) -> None:
                               "Resend the tracker saved from Excel as .xlsx.")
 
 
-def _bounded_read(data: bytes, info: zipfile.ZipInfo) -> bytes:
+class _Damaged(Exception):
+    """The zip structure is broken: a cut-off or corrupted file."""
+
+
+class _Unsupported(Exception):
+    """A valid zip feature no workbook uses (encryption, zip64, other compression)."""
+
+
+class _Part(NamedTuple):
+    name: str
+    offset: int  # of the part's local header
+    packed: int
+    size: int
+    method: int
+    flags: int
+    crc: int
+
+
+def _parts(data: bytes) -> dict[str, _Part]:
+    """The package's table of contents, read from its central directory: what zipfile reads, without its overhead."""
+    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 65_535))
+    if end < 0 or end + 22 > len(data):
+        raise _Damaged("no end-of-archive record")
+    count, cd_size, cd_offset = struct.unpack_from("<10xHLL", data, end)
+    if count > MAX_ENTRIES:
+        raise ReadProblem("F008", f"The package holds {count:,} parts; a workbook has a few dozen. Refused.")
+    if count == 0xFFFF or cd_offset == 0xFFFFFFFF:
+        raise _Unsupported("zip64 archive")
+    at = end - cd_size  # the directory ends where the end record starts, even with bytes prepended to the archive
+    shift = at - cd_offset
+    if shift < 0:
+        raise _Damaged("central directory outside the file")
+    parts: dict[str, _Part] = {}
+    for _ in range(count):
+        if data[at:at + 4] != b"PK\x01\x02" or at + 46 > end:
+            raise _Damaged("bad central directory entry")
+        flags, method, crc, packed, size, n_name, n_extra, n_comment, offset = struct.unpack_from(
+            "<8xHH4xLLLHHH8xL", data, at)
+        name = data[at + 46:at + 46 + n_name].decode("utf-8" if flags & 0x800 else "cp437")
+        parts[name] = _Part(name, offset + shift, packed, size, method, flags, crc)
+        at += 46 + n_name + n_extra + n_comment
+    return parts
+
+
+def _bounded_read(data: bytes, part: _Part) -> bytes:
     """One part, inflated straight from the package bytes with its output capped, CRC-checked (a cut-off file fails)."""
-    name = info.filename
-    if info.file_size > MAX_MEMBER_UNCOMPRESSED:
-        raise ReadProblem("F008", f"Part {name} would expand to {info.file_size:,} bytes: refused as a possible zip bomb.")
-    if info.flag_bits & 0x1:
-        raise NotImplementedError(f"part {name} is encrypted")
-    at = info.header_offset
-    if data[at:at + 4] != ZIP_MAGIC:
-        raise zipfile.BadZipFile(f"bad local header for {name}")
+    name = part.name
+    if part.size > MAX_MEMBER_UNCOMPRESSED:
+        raise ReadProblem("F008", f"Part {name} would expand to {part.size:,} bytes: refused as a possible zip bomb.")
+    if part.flags & 0x1:
+        raise _Unsupported(f"part {name} is encrypted")
+    at = part.offset
+    if data[at:at + 4] != ZIP_MAGIC or at + 30 > len(data):
+        raise _Damaged(f"bad local header for {name}")
     name_len, extra_len = struct.unpack_from("<HH", data, at + 26)
     start = at + 30 + name_len + extra_len
-    raw = data[start:start + info.compress_size]
-    if info.compress_type == zipfile.ZIP_STORED:
+    raw = data[start:start + part.packed]
+    if part.method == 0:  # stored
         out = raw
-    elif info.compress_type == zipfile.ZIP_DEFLATED:
+    elif part.method == 8:  # deflated
         try:
             out = zlib.decompressobj(-zlib.MAX_WBITS).decompress(raw, MAX_MEMBER_UNCOMPRESSED + 1)
         except zlib.error as e:
-            raise zipfile.BadZipFile(f"part {name}: {e}") from e
+            raise _Damaged(f"part {name}: {e}") from e
     else:
-        raise NotImplementedError(f"part {name} uses compression method {info.compress_type}")
+        raise _Unsupported(f"part {name} uses compression method {part.method}")
     if len(out) > MAX_MEMBER_UNCOMPRESSED:
         raise ReadProblem("F008", f"Part {name} expands beyond {MAX_MEMBER_UNCOMPRESSED:,} bytes: refused as a possible zip bomb.")
-    if zlib.crc32(out) != info.CRC:
-        raise zipfile.BadZipFile(f"bad CRC for part {name}")
+    if zlib.crc32(out) != part.crc:
+        raise _Damaged(f"bad CRC for part {name}")
     if b"<!DOCTYPE" in out[:4096] or b"<!ENTITY" in out[:4096]:
         raise ReadProblem("F009", f"Part {name} declares a DOCTYPE or XML entities, which Excel never writes; "
                                   "refused as a possible XML entity attack.")
     return out
 
 
-def _check_zip(z: zipfile.ZipFile) -> None:
-    infos = z.infolist()
-    if len(infos) > MAX_ENTRIES:
-        raise ReadProblem("F008", f"The package holds {len(infos):,} parts; a workbook has a few dozen. Refused.")
+def _check_sizes(parts: dict[str, _Part]) -> None:
     total = 0
-    for i in infos:
-        total += i.file_size
-        if i.file_size > 1_000_000 and i.compress_size and i.file_size / i.compress_size > MAX_RATIO:
-            raise ReadProblem("F008", f"Part {i.filename} is compressed {i.file_size // max(i.compress_size, 1):,} to 1, "
+    for p in parts.values():
+        total += p.size
+        if p.size > 1_000_000 and p.packed and p.size / p.packed > MAX_RATIO:
+            raise ReadProblem("F008", f"Part {p.name} is compressed {p.size // max(p.packed, 1):,} to 1, "
                                       "far beyond any real workbook: refused as a possible zip bomb.")
     if total > MAX_TOTAL_UNCOMPRESSED:
         raise ReadProblem("F008", f"The package would expand to {total:,} bytes: refused as a possible zip bomb.")
@@ -255,9 +294,8 @@ def open_package(path: Path, detail: set[str] | None = None) -> Package:
         raise ReadProblem("F013", f"The file cannot be opened: {e.strerror}.") from e
     _sniff(data, path)
     try:
-        z = zipfile.ZipFile(io.BytesIO(data))
-        _check_zip(z)
-        parts = {i.filename: i for i in z.infolist()}
+        parts = _parts(data)
+        _check_sizes(parts)
         names = parts.keys()
 
         def part(name: str) -> bytes:
@@ -295,12 +333,12 @@ def open_package(path: Path, detail: set[str] | None = None) -> Package:
         if "docProps/core.xml" in names:
             m = _MODIFIED_RE.search(part("docProps/core.xml").decode("utf-8", "replace"))
             saved_at = m.group(1).strip() if m else None
-    except zipfile.BadZipFile as e:
+    except (_Damaged, struct.error, UnicodeDecodeError) as e:
         raise ReadProblem("F003", "The workbook is damaged or incomplete (it may have been cut off while sending). "
                                   f"Resend it. ({e})") from e
-    except (zipfile.LargeZipFile, NotImplementedError, EOFError, RuntimeError) as e:
+    except _Unsupported as e:
         raise ReadProblem("F003", f"The workbook's package cannot be read: {e}. Resend it saved from Excel.") from e
-    return Package(path, data, sha256(data).hexdigest(), macro, sheets, props, saved_at)
+    return Package(path, data, hashlib.sha256(data).hexdigest(), macro, sheets, props, saved_at)
 
 
 def read_values(pkg: Package, sheet_names: list[str]) -> dict[str, list[list[Any]]]:
