@@ -221,6 +221,31 @@ class FileReport:
     def valid(self) -> bool:
         return self.readable and not has_errors(self.issues)
 
+    # Pickled (to leave a worker, or in the cache) with the values packed as one nested blob, unpacked on first use:
+    # `validate` reads only the issues, so the values of hundreds of returns are never unpacked.
+    _VALUES = ("indicators", "commitments")
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items() if k not in self._VALUES}
+        if "_values" not in state:
+            import pickle
+
+            state["_values"] = pickle.dumps((self.indicators, self.commitments), protocol=pickle.HIGHEST_PROTOCOL)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def __getattr__(self, name: str) -> Any:
+        packed = self.__dict__.get("_values")
+        if name not in self._VALUES or packed is None:
+            raise AttributeError(name)
+        import pickle
+
+        self.indicators, self.commitments = pickle.loads(packed)
+        del self.__dict__["_values"]
+        return self.__dict__[name]
+
     def to_dict(self) -> dict[str, Any]:
         return {"path": str(self.path), "valid": self.valid, "department": self.department, "team": self.team,
                 "period": self.period,
@@ -298,12 +323,8 @@ def _locate_columns(grid: list[list[Any]], columns: Sequence[Column], sheet: str
 
 
 def _rows(grid: list[list[Any]]) -> list[tuple[int, list[Any]]]:
-    out = []
-    for r in range(FIRST_ROW - 1, len(grid)):
-        row = grid[r]
-        if any(v not in (None, "") for v in row):
-            out.append((r + 1, row))
-    return out
+    return [(r + 1, row) for r, row in enumerate(grid[FIRST_ROW - 1:], FIRST_ROW - 1)
+            if row.count(None) + row.count("") < len(row)]  # anything typed in the row (counted in C)
 
 
 def _check_rows(sheet: str, rows: list[tuple[int, list[Any]]], id_col: int, expected: list[str], plan: Plan, dept: str,
@@ -312,9 +333,10 @@ def _check_rows(sheet: str, rows: list[tuple[int, list[Any]]], id_col: int, expe
     seen: dict[str, tuple[int, list[Any]]] = {}
     order: list[str] = []
     expected_set = set(expected)
+    letters = col_name(id_col + 1)
     for r, row in rows:
         ident = parse_text(row[id_col] if id_col < len(row) else None)
-        cell = f"{col_name(id_col + 1)}{r}"
+        cell = f"{letters}{r}"
         if ident is None:
             out.add("S010", E, sheet, cell, f"Row {r} has entries but no {kind} ID: rows must not be added. "
                                             "Move this information into the commentary of an existing row.")
