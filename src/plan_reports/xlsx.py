@@ -257,7 +257,8 @@ def _scan_sheet(name: str, part: str, state: str, xml: bytes, detail: bool = Tru
             if ref:
                 v = _V_RE.search(xml, m.end(), m.end() + 400)
                 errors[ref.group(1).decode()] = v.group(1).decode() if v else "#ERROR"
-    merged = tuple(x.decode() for x in _MERGE_RE.findall(xml)) if b"<mergeCell" in xml else ()
+    tail = max(xml.rfind(b"</sheetData>"), 0)  # the schema puts <mergeCells> after the cells
+    merged = tuple(x.decode() for x in _MERGE_RE.findall(xml, tail)) if xml.find(b"<mergeCell", tail) != -1 else ()
     return SheetScan(name, part, state, formulas, errors, merged)
 
 
