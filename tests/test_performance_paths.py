@@ -127,3 +127,13 @@ def test_parallel_map_isolates_crashes_and_raises_errors(use_fork: bool) -> None
     assert all(got[i] == x * x for i, x in enumerate(items) if x != 13)
     with pytest.raises(ValueError, match="seven"):
         list(parallel_map(_square_or_die, [1, 7, 2], 2, lambda: None, use_fork=use_fork))
+
+
+def _die_everywhere(x: int) -> int:
+    os._exit(1)
+
+
+def test_parallel_map_when_every_worker_dies_loses_nothing_silently() -> None:
+    from plan_reports.workers import parallel_map
+
+    assert dict(parallel_map(_die_everywhere, list(range(7)), 2, lambda: None)) == dict.fromkeys(range(7))
