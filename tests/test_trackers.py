@@ -204,3 +204,6 @@ def test_roll_forward_from_last_periods_returns_without_a_store(samples: dict[st
     assert new[SHEET_INDICATORS][f"{prev_col}{FIRST_ROW}"].value == old[SHEET_INDICATORS][f"{value_col}{FIRST_ROW}"].value
     status = col_letter(COMMITMENT_COLUMNS, "status")
     assert new[SHEET_COMMITMENTS][f"{status}{FIRST_ROW}"].value == old[SHEET_COMMITMENTS][f"{status}{FIRST_ROW}"].value
+    target = col_letter(COMMITMENT_COLUMNS, "target_date")  # dates roll forward as dates, not text
+    carried = new[SHEET_COMMITMENTS][f"{target}{FIRST_ROW}"].value
+    assert isinstance(carried, datetime) and carried == old[SHEET_COMMITMENTS][f"{target}{FIRST_ROW}"].value

@@ -76,8 +76,7 @@ def record(con: sqlite3.Connection, rep: FileReport, period: Period) -> bool:
             "start_date, target_date, completion_date, milestone, achievements, challenges, priorities) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(sid, c.commitment_id, rep.period, c.lead_officer, c.status, c.percent_complete,
-              c.start_date.isoformat() if c.start_date else None, c.target_date.isoformat() if c.target_date else None,
-              c.completion_date.isoformat() if c.completion_date else None, c.milestone, c.achievements, c.challenges,
+              c.start_date, c.target_date, c.completion_date, c.milestone, c.achievements, c.challenges,
               c.priorities) for c in rep.commitments])
     return True
 

@@ -560,8 +560,6 @@ def plan_prefill(plan: Plan, dept_id: str, history: Mapping[tuple[str, str], flo
 
 def store_prefill(con: Any, plan: Plan, dept_id: str, period: Period) -> Prefill:
     """Roll forward from the history store: history for context, last known commitment updates carried over."""
-    from datetime import date as _date
-
     from plan_reports.store import indicator_values
 
     rows = indicator_values(con, [str(period.previous()), str(period.year_earlier())])
@@ -570,9 +568,15 @@ def store_prefill(con: Any, plan: Plan, dept_id: str, period: Period) -> Prefill
     q = ("SELECT c.* FROM commitment_updates c JOIN current_submissions s ON s.id = c.submission_id "
          "WHERE c.period < ? AND s.department = ? ORDER BY c.period, s.id")
     for row in con.execute(q, (str(period), dept_id)):
-        carried[row["commitment_id"]] = {k: (_date.fromisoformat(row[k]) if k.endswith("_date") and row[k] else row[k])
-                                         for k in CARRIED}
+        carried[row["commitment_id"]] = carried_update(row)
     return plan_prefill(plan, dept_id, history, carried)
+
+
+def carried_update(update: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a commitment update that roll forward, with its ISO dates (as stored and returned) as dates."""
+    from datetime import date as _date
+
+    return {k: (_date.fromisoformat(update[k]) if k.endswith("_date") and update[k] else update[k]) for k in CARRIED}
 
 
 def write_trackers(cfg: Config, period: Period, out: Path, departments: Sequence[str] | None = None,

@@ -191,9 +191,9 @@ class CommitmentReturn(NamedTuple):
     lead_officer: str | None
     status: str | None
     percent_complete: float | None
-    start_date: date | None
-    target_date: date | None
-    completion_date: date | None
+    start_date: str | None  # ISO dates, as the store keeps them (and cheaper to pass between processes)
+    target_date: str | None
+    completion_date: str | None
     milestone: str | None
     achievements: str | None
     challenges: str | None
@@ -581,7 +581,8 @@ def _check_commitments(pkg: Package, grid: list[list[Any]], plan: Plan, dept: st
             out.add("X011", E, sh.name, sh.coord("completion_date", r), f"{ident}: the completion date is before the start date.")
         if start and target and target < start:
             out.add("X011", E, sh.name, sh.coord("target_date", r), f"{ident}: the target date is before the start date.")
-        returns.append(CommitmentReturn(ident, r, parse_text(v["lead_officer"]), status, pct.value, start, target, completed,
+        returns.append(CommitmentReturn(ident, r, parse_text(v["lead_officer"]), status, pct.value,
+                                        *(d.isoformat() if d else None for d in (start, target, completed)),
                                         parse_text(v["milestone"]), parse_text(v["achievements"]), challenges,
                                         parse_text(v["priorities"])))
     return returns
@@ -922,7 +923,7 @@ def annotate(report: FileReport, out_dir: Path) -> Path | None:
 
 def previous_returns_prefill(cfg: Config, period: Period, folder: Path) -> dict[str, Any]:
     """Roll-forward from last period's returns when there is no history store: their values and commitment updates."""
-    from plan_reports.trackers import CARRIED, plan_prefill
+    from plan_reports.trackers import carried_update, plan_prefill
 
     plan = cfg.plan_for_period(period)
     previous = period.previous()
@@ -931,6 +932,6 @@ def previous_returns_prefill(cfg: Config, period: Period, folder: Path) -> dict[
         if not rep.valid or rep.department is None:
             continue
         history = {(v.indicator_id, str(previous)): v.value for v in rep.indicators if v.value is not None}
-        carried = {c.commitment_id: {k: getattr(c, k) for k in CARRIED} for c in rep.commitments}
+        carried = {c.commitment_id: carried_update(c._asdict()) for c in rep.commitments}
         out[rep.department] = plan_prefill(plan, rep.department, history, carried)
     return out
