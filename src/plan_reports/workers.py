@@ -19,6 +19,7 @@ from typing import Any
 _LENGTH = 8  # bytes of the length prefix of each message on a pipe
 _PIPE_BYTES = 1 << 20  # the usual ceiling (/proc/sys/fs/pipe-max-size)
 _QUEUED = 2  # items a worker holds at once: one in hand, one waiting, so it never waits for the parent
+_LOST = object()  # the result of an item whose worker died
 
 
 def parallel_map(fn: Callable[[Any], Any], items: Sequence[Any], workers: int, init: Callable[[], None],
@@ -36,9 +37,6 @@ def parallel_map(fn: Callable[[Any], Any], items: Sequence[Any], workers: int, i
         for _, r in run(fn, [items[i]], 1, init):
             result = None if r is _LOST else r
         yield i, result
-
-
-_LOST = object()
 
 
 class _Child:
