@@ -703,6 +703,23 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def run() -> None:
+    """The console script. Once main returns there is nothing left to clean up (outputs are written atomically and
+    closed), so the process ends without tearing the interpreter down: 10-20 ms saved on every command."""
+    import os
+
+    try:
+        code = main()
+    except BrokenPipeError:  # the reader stopped early (| head): end quietly, the output was not all delivered
+        os._exit(EXIT_PROBLEMS)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:
+        pass  # a reader that went away (| head) is not an error
+    os._exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_in = list(sys.argv[1:] if argv is None else argv)
     if args_in == ["--version"]:  # answered before building the parser: a ribbon or a script checking us starts fast
