@@ -28,22 +28,21 @@ class Record:
         spec = _SPECS.get(type(self)) or _spec(type(self))
         if len(args) > len(spec):
             raise TypeError(f"{type(self).__name__}() takes {len(spec)} arguments but {len(args)} were given")
-        for i, (name, default, factory) in enumerate(spec):
-            if i < len(args):
-                if name in values:
-                    raise TypeError(f"{type(self).__name__}() got multiple values for argument '{name}'")
-                value = args[i]
-            elif name in values:
-                value = values.pop(name)
+        given = dict(zip([name for name, _, _ in spec], args, strict=False))  # args may be fewer than fields
+        for name, default, factory in spec[len(args):]:
+            if name in values:
+                given[name] = values.pop(name)
             elif default is not MISSING:
-                value = default
+                given[name] = default
             elif factory is not MISSING:
-                value = factory()
+                given[name] = factory()
             else:
                 raise TypeError(f"{type(self).__name__}() missing argument '{name}'")
-            object.__setattr__(self, name, value)
         if values:
-            raise TypeError(f"{type(self).__name__}() got an unexpected keyword argument '{next(iter(values))}'")
+            name = next(iter(values))
+            raise TypeError(f"{type(self).__name__}() got {'multiple values for' if name in given else 'an unexpected'} "
+                            f"argument '{name}'")
+        self.__dict__.update(given)  # straight into the instance: __setattr__ refuses all changes
         self.__post_init__()
 
     def __post_init__(self) -> None:
