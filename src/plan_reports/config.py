@@ -275,7 +275,7 @@ def _cache_file(root: Path) -> tuple[Path, str] | None:
 
     try:
         h = hashlib.sha256(__version__.encode())
-        for code in ("models.py", "config.py", "periods.py"):  # a changed model never unpickles an older shape
+        for code in ("models.py", "records.py", "config.py", "periods.py"):  # a changed model never unpickles an old shape
             h.update((Path(__file__).parent / code).read_bytes())
         for p in sorted(root.rglob("*.yaml")):
             h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes())
