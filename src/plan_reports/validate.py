@@ -437,14 +437,24 @@ class _Sheet:
 
 def _check_indicators(pkg: Package, grid: list[list[Any]], cfg: Config, plan: Plan, dept: str, period: Period,
                       out: _Collector) -> list[IndicatorReturn]:
-    cols = indicator_columns(period)
-    where = _locate_columns(grid, cols, SHEET_INDICATORS, out)
-    if where is None or "id" not in where:
-        return []
     inds, _ = _expected_items(plan, dept)
-    seen = _check_rows(SHEET_INDICATORS, _rows(grid), where["id"], list(inds), plan, dept, "indicator", out)
-    sh = _Sheet(pkg, SHEET_INDICATORS, cols, where, INDICATOR_KEYS, out)
+    found = _data_rows(pkg, grid, SHEET_INDICATORS, indicator_columns(period), INDICATOR_KEYS, list(inds), plan, dept,
+                       "indicator", out)
+    if found is None:
+        return []
+    sh, seen = found
     return [_check_indicator_row(sh, inds[ident], r, sh.cells(r, row, ident), cfg, out) for ident, (r, row) in seen.items()]
+
+
+def _data_rows(pkg: Package, grid: list[list[Any]], sheet: str, columns: Sequence[Column], keys: Sequence[str],
+               expected: list[str], plan: Plan, dept: str, kind: str,
+               out: _Collector) -> tuple[_Sheet, dict[str, tuple[int, list[Any]]]] | None:
+    """A data sheet's columns located and its rows checked (none added, removed or moved); None if unusable."""
+    where = _locate_columns(grid, columns, sheet, out)
+    if where is None or "id" not in where:
+        return None
+    seen = _check_rows(sheet, _rows(grid), where["id"], expected, plan, dept, kind, out)
+    return _Sheet(pkg, sheet, columns, where, keys, out), seen
 
 
 def _check_indicator_row(sh: _Sheet, ind: Indicator, r: int, v: dict[str, Any], cfg: Config,
@@ -546,12 +556,12 @@ def _choice(text: str | None, allowed: Sequence[str]) -> str | None:
 
 def _check_commitments(pkg: Package, grid: list[list[Any]], plan: Plan, dept: str, today: date,
                        out: _Collector) -> list[CommitmentReturn]:
-    where = _locate_columns(grid, COMMITMENT_COLUMNS, SHEET_COMMITMENTS, out)
-    if where is None or "id" not in where:
-        return []
     _, comms = _expected_items(plan, dept)
-    seen = _check_rows(SHEET_COMMITMENTS, _rows(grid), where["id"], list(comms), plan, dept, "commitment", out)
-    sh = _Sheet(pkg, SHEET_COMMITMENTS, COMMITMENT_COLUMNS, where, COMMITMENT_KEYS, out)
+    found = _data_rows(pkg, grid, SHEET_COMMITMENTS, COMMITMENT_COLUMNS, COMMITMENT_KEYS, list(comms), plan, dept,
+                       "commitment", out)
+    if found is None:
+        return []
+    sh, seen = found
     returns = []
     for ident, (r, row) in seen.items():
         v = sh.cells(r, row, ident)
@@ -560,7 +570,7 @@ def _check_commitments(pkg: Package, grid: list[list[Any]], plan: Plan, dept: st
         if status_raw and not status:
             out.add("C012", E, sh.name, sh.coord("status", r),
                     f"{ident} status: {status_raw!r} is not one of {', '.join(COMMITMENT_STATUSES)}.")
-        elif not status_raw and "status" in where:
+        elif not status_raw and "status" in sh.where:
             out.add("X012", E, sh.name, sh.coord("status", r), f"{ident}: choose a status.")
         pct = parse_fraction(v["percent_complete"])
         sh.finding(pct, "percent_complete", r, f"{ident} % complete")
