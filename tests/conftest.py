@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import os
 import shutil
+import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,7 +22,8 @@ def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     os.environ["XDG_CACHE_HOME"] = str(folder)
     return folder
 CONFIG = REPO / "config"
-SHARED = REPO.parent / "shared"
+REALDATA = REPO / "tests" / "data" / "realdata" / "trafford"  # copies of the shared real series, with their licence
+TRAFFORD = "E08000009"
 
 
 @pytest.fixture(scope="session")
@@ -51,3 +55,65 @@ def demo(config: Config, tmp_path_factory: pytest.TempPathFactory) -> object:
     from plan_reports.demo import run_demo
 
     return run_demo(config, tmp_path_factory.mktemp("demo"))
+
+
+def trafford_config(dst: Path, *, cipfa: str = "cipfa2021.csv") -> Path:
+    """A copy of the config in which Trafford plays the council, ranked among its published CIPFA neighbours."""
+    import csv
+
+    import yaml
+
+    shutil.copytree(CONFIG, dst)
+    org_file = dst / "organisation.yaml"
+    org = yaml.safe_load(org_file.read_text())
+    org["council"] = {"name": "Trafford Council", "area_code": TRAFFORD}
+    with (REALDATA / cipfa).open() as f:
+        members = [r["area_code"] for r in csv.DictReader(f)]
+    for g in org["comparator_groups"]:
+        if g["id"] == "cipfa_nn":
+            g.update(members=members, members_source=f"CIPFA nearest neighbours of Trafford ({cipfa}, Trafford Data Lab)",
+                     members_note="")
+    org_file.write_text(yaml.safe_dump(org, sort_keys=False))
+    return dst
+
+
+@pytest.fixture
+def trafford(tmp_path: Path) -> Config:
+    return load_config(trafford_config(tmp_path / "config"))
+
+
+SITE = textwrap.dedent('''
+    """Test-only: makes the worker's cell reader crash on one file name, as a native reader would."""
+    import os
+
+    if os.environ.get("PLAN_REPORTS_TEST_CRASH"):
+        import plan_reports.xlsx as x
+
+        real = x.read_values
+
+        def read_values(pkg, names):
+            how, name = os.environ["PLAN_REPORTS_TEST_CRASH"].split(":", 1)
+            if pkg.path.name == name:
+                if how == "abort":
+                    os.abort()
+                class PanicException(BaseException):
+                    pass
+                raise PanicException("called `Option::unwrap()` on a `None` value")
+            return real(pkg, names)
+
+        x.read_values = read_values
+''')
+
+
+@pytest.fixture
+def crash_hook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], None]:
+    """Spawned workers import a sitecustomize that crashes the reader on one file (patches do not cross spawn)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SITE)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
+
+    def arm(how: str, name: str) -> None:
+        monkeypatch.setenv("PLAN_REPORTS_TEST_CRASH", f"{how}:{name}")
+
+    return arm

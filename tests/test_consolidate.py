@@ -18,7 +18,6 @@ import pytest
 from plan_reports.atomic import set_mtime
 from plan_reports.config import Config
 from plan_reports.consolidate import consolidate
-from plan_reports.history import import_history, query
 from plan_reports.periods import Period
 from plan_reports.store import MIGRATIONS, connect, content_digest, schema_version, store_lock
 from plan_reports.trackers import FIRST_ROW, SHEET_INDICATORS, col_letter, indicator_columns
@@ -26,7 +25,6 @@ from plan_reports.workbook import read_indicator_sheet
 
 P = Period.parse("2025/26-Q2")
 TODAY = date(2025, 11, 10)
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "trafford"
 
 
 @pytest.fixture
@@ -195,35 +193,6 @@ def test_user_text_is_never_a_formula(config: Config, inbox: Path, tmp_path: Pat
     out = openpyxl.load_workbook(res.workbook)["Indicators"]
     cells = [c for row in out.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("=")]
     assert cells and all(c.data_type == "s" for c in cells)
-
-
-def test_comparator_csv_imports_and_queries_back(config: Config, tmp_path: Path) -> None:
-    con = connect(tmp_path / "store.sqlite")
-    src = REALDATA / "climate" / "household_waste_recycling.csv"
-    res = import_history(con, src, config, group="cipfa_nn", where={"measure": "Percentage"})
-    assert res.rows > 100 and res.indicators == {"CG3-01": res.rows} and res.duplicates == 0
-    rows = query(con, "CG3-01", "2019/20")
-    import csv
-
-    with src.open() as f:
-        expected = {r["area_code"]: float(r["value"]) for r in csv.DictReader(f)
-                    if r["period"] == "2019/20" and r["measure"] == "Percentage" and r["value"] not in ("", "NA")}
-    assert {r["area_code"]: r["value"] for r in rows if r["value"] is not None} == expected
-    assert import_history(con, src, config, group="cipfa_nn", where={"measure": "Percentage"}).already_imported
-
-
-def test_history_import_cli_reports_unknown_indicators_and_filters(tmp_path: Path) -> None:
-    store = tmp_path / "s.sqlite"
-    src = REALDATA / "health" / "healthy_life_expectancy.csv"
-    proc = subprocess.run(_cli("history", "import", str(src), "--store", str(store), "--where", "inequality=Female",
-                               "--json"), capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    data = json.loads(proc.stdout)["imports"][0]
-    assert data["rows"] > 0 and data["duplicates"] == 0 and data["filtered_out"] > 0
-    bad = tmp_path / "bad.csv"
-    bad.write_text("code,val\nX,1\n")
-    proc = subprocess.run(_cli("history", "import", str(bad), "--store", str(store)), capture_output=True, text=True)
-    assert proc.returncode == 2 and "area_code" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_sample_submissions_are_deterministic(config: Config, tmp_path: Path) -> None:

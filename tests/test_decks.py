@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from lxml import etree
 from pptx import Presentation
+from pptx.enum.chart import XL_CHART_TYPE
 from pptx.util import Pt
 
 from plan_reports.config import Config
@@ -29,6 +32,18 @@ from plan_reports.score import load_inputs, score_period
 from plan_reports.store import connect
 
 H1 = Period.parse("2025/26-H1")
+
+
+@pytest.fixture(scope="module")
+def scores(demo, config: Config):
+    """The quarter the H1 decks show, scored again here from the store: the tests' independent reference."""
+    con = connect(demo.store)
+    q = Period.parse("2025/26-Q2")
+    plan = config.plans["2022-26"]
+    try:
+        return score_period(config, plan, q, load_inputs(con, config, plan, q))
+    finally:
+        con.close()
 
 
 def slides(path: Path) -> list:
@@ -112,7 +127,7 @@ def test_charts_are_native_with_the_right_values(demo, config: Config) -> None:
     by_title = {f"{x.sub_outcome_id}: {x.name}": x for x in scores.indicators}
     charts = 0
     for _, s, shape in shapes_in(demo.decks):
-        if shape.has_chart:
+        if shape.has_chart and shape.chart.chart_type == XL_CHART_TYPE.LINE_MARKERS:
             charts += 1
             x = by_title[s.shapes.title.text]
             series = shape.chart.plots[0].series
@@ -211,3 +226,112 @@ def test_decks_cli(demo, tmp_path: Path) -> None:
     Presentation().save(str(nolayout))
     t = run("--period", "2025/26-H1", "--out", str(tmp_path), "--store", str(demo.store), "--template", str(nolayout))
     assert t.returncode == 2 and "no slide layout named" in t.stderr and "Traceback" not in t.stderr
+
+
+GLANCE_HEADER = ["Sub-outcome", "Judgement", "Indicators", "Commitments", "Indicator trend", "Coverage"]
+
+
+def _rag_cell(text: str, missing: str) -> dict[str, int]:
+    m = re.fullmatch(rf"Green (\d+), Amber (\d+), Red (\d+)(?:; {missing} (\d+))?", text)
+    assert m, f"not a RAG count in words: {text!r}"
+    return {"Green": int(m[1]), "Amber": int(m[2]), "Red": int(m[3]), missing: int(m[4] or 0)}
+
+
+def test_at_a_glance_counts_indicators_and_commitments_apart(demo, config: Config, scores) -> None:
+    """Issue 20.1: an indicator count and a commitment count are never added together ("SW1: Green 10" was ten
+    commitments while none of SW1's rated indicators was Green)."""
+    def expected(so_id: str) -> tuple[dict[str, int], dict[str, int]]:
+        ind = Counter(x.rating.status for x in scores.indicators if x.sub_outcome_id == so_id)
+        com = Counter(c.assessment.rag for c in scores.commitments if c.sub_outcome_id == so_id)
+        return ({"Green": ind["Green"], "Amber": ind["Amber"], "Red": ind["Red"],
+                 "no data": ind["No data"] + ind["No target"]},
+                {"Green": com["Green"], "Amber": com["Amber"], "Red": com["Red"], "no update": com["No data"]})
+
+    seen: dict[str, list[str]] = {}
+    for deck, s, shape in shapes_in(demo.decks):
+        if not s.shapes.title.text.startswith("At a glance"):
+            continue
+        assert shape.has_table or shape.has_text_frame
+        if not shape.has_table:
+            continue
+        rows = [[c.text for c in r.cells] for r in shape.table.rows]
+        assert rows[0] == GLANCE_HEADER
+        for row in rows[1:]:
+            so_id = row[0].split()[0]
+            want_i, want_c = expected(so_id)
+            assert _rag_cell(row[2], "no data") == want_i, (deck.name, row)
+            assert _rag_cell(row[3], "no update") == want_c, (deck.name, row)
+            assert row[1] == scores.level("sub_outcome", so_id).overall.judgement
+            seen.setdefault(so_id, []).append(deck.name)
+    board_subs = {so.id for o in config.plans["2022-26"].outcomes for so in o.sub_outcomes}
+    assert set(seen) == board_subs
+    assert all(len(names) == 2 and any("CMT-summary" in n for n in names) for names in seen.values()), \
+        "every sub-outcome is in its board's deck and in the corporate summary"
+    # the case from the issue: SW1's Green is commitments, not indicators
+    ind, com = expected("SW1")
+    assert ind["Green"] != com["Green"]
+
+
+def _commitment_slides(demo):
+    for deck in demo.decks:
+        for s in slides(deck):
+            if re.fullmatch(r"\S+ commitments by status", s.shapes.title.text):
+                yield deck, s
+
+
+def test_commitment_slides_have_a_native_stacked_bar_per_aim(demo, config: Config, scores) -> None:
+    """Issue 20.2: the counts are a native chart, one stacked bar per aim, with alt text and the words beside it."""
+    from plan_reports.charts import COMMITMENT_STATUSES
+
+    subs = {so.id: so for o in config.plans["2022-26"].outcomes for so in o.sub_outcomes}
+    checked = set()
+    for deck, s in _commitment_slides(demo):
+        so = subs[s.shapes.title.text.split()[0]]
+        comms = [c for c in scores.commitments if c.sub_outcome_id == so.id]
+        status = lambda c: c.assessment.status or "No update"  # noqa: E731
+        aims = [a for a in so.aims if any(c.aim_id == a.id for c in comms)]
+        per_aim = [Counter(status(c) for c in comms if c.aim_id == a.id) for a in aims]
+        total = Counter(status(c) for c in comms)
+        charts = [sh for sh in s.shapes if sh.has_chart]
+        assert len(charts) == 1, f"{deck.name}: {so.id}"
+        chart = charts[0].chart
+        assert chart.chart_type == XL_CHART_TYPE.BAR_STACKED
+        cats = list(chart.plots[0].categories)
+        assert len(cats) == len(aims)
+        for cat, a in zip(cats, aims, strict=True):
+            assert cat.startswith(a.id.rsplit(".", 1)[-1] + " ") and a.text.startswith(cat.split(" ", 1)[1].rstrip("…"))
+        present = [st for st in COMMITMENT_STATUSES if total[st]]
+        series = chart.plots[0].series
+        assert [x.name for x in series] == present, "series are the statuses that occur, named in words"
+        for x in series:
+            assert list(x.values) == [n[x.name] or None for n in per_aim], (so.id, x.name)
+            assert x.data_labels.show_value, "each segment is labelled with its count"
+        assert sum(v or 0 for x in series for v in x.values) == len(comms)
+        assert chart.has_legend and chart.category_axis.reverse_order
+        alt = charts[0]._element.nvGraphicFramePr.cNvPr.get("descr")
+        assert alt.startswith(f"Stacked bar chart of the {len(comms)} commitments under {so.id}")
+        words = ", ".join(f"{st} {total[st]}" for st in present)
+        assert alt.endswith(f"In total: {words}.")
+        text = "\n".join(sh.text_frame.text for sh in s.shapes if sh.has_text_frame and sh != s.shapes.title)
+        assert f"{len(comms)} commitments: {words}." in text, "the counts are on the slide in words too"
+        assert "Exceptions" in text
+        checked.add(so.id)
+    assert checked == set(subs)
+
+
+def test_commitment_exceptions_are_beside_the_chart(demo, scores) -> None:
+    text_by_so: dict[str, str] = {}
+    for deck in demo.decks:
+        for s in slides(deck):
+            m = re.fullmatch(r"(\S+) commitments(?: by status|: exceptions \(continued\))", s.shapes.title.text)
+            if m:
+                text_by_so[m[1]] = text_by_so.get(m[1], "") + "\n".join(
+                    sh.text_frame.text for sh in s.shapes if sh.has_text_frame and sh != s.shapes.title)
+    majors = [c for c in scores.commitments if c.assessment.status == "Major disruption" and c.sub_outcome_id in text_by_so]
+    assert majors, "the demo has commitments in major disruption"
+    for c in majors:
+        assert f"{c.commitment_id} [Major disruption]" in text_by_so[c.sub_outcome_id]
+        if c.challenges:
+            assert c.challenges in text_by_so[c.sub_outcome_id]
+    calm = [so for so, t in text_by_so.items() if not any(c.sub_outcome_id == so for c in majors)]
+    assert any("None this period" in text_by_so[so] for so in calm)

@@ -174,8 +174,8 @@ def test_validate_this_matches_the_cli_and_writes_once(setup, tmp_path: Path) ->
 
     target = inbox / "Tracker_ET_2025-26-Q2.xlsx"
     wb = openpyxl.load_workbook(target)
-    wb["Indicators"]["M5"] = "=cmd|' /C calc'!A0"
-    wb["Indicators"]["M6"] = "n/a"
+    wb["Indicators"]["G5"] = "=cmd|' /C calc'!A0"  # G: this period's value
+    wb["Indicators"]["G6"] = "n/a"
     wb.save(target)
     before = target.read_bytes()
     app = FakeApp()

@@ -147,7 +147,7 @@ def test_reminder_emails_through_a_real_smtp_server(config: Config, samples: dic
 
         bad = inbox / samples["ET"].name
         wb = openpyxl.load_workbook(samples["ET"])
-        wb["Indicators"]["M5"] = "lots"
+        wb["Indicators"]["G5"] = "lots"  # G: this period's value
         wb.save(bad)
         consolidate(cfg, Period.parse("2025/26-Q2"), inbox, Path(cfg.settings.store), None, today=date(2025, 10, 23))
         con = connect(Path(cfg.settings.store))

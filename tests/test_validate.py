@@ -98,7 +98,9 @@ def set_com(ident: str, **values: Any) -> Any:
         (set_ind("CG1-02", "value", "tbc"), "C004", "error", "value", "CG1-02"),
         (set_ind("CG1-02", "value", "31/03/2026"), "C005", "error", "value", "CG1-02"),
         (set_ind("CG1-02", "value", -5), "C006", "error", "value", "CG1-02"),
-        (set_ind("CG1-01", "value", 140), "C007", "error", "value", "CG1-01"),
+        (set_ind("CG1-01", "value", 140), "C006", "error", "value", "CG1-01"),
+        (set_ind("CG1-02", "value", 12.5), "C007", "warning", "value", "CG1-02"),
+        (set_ind("CG1-03", "value", 780), "C018", "warning", "value", "CG1-03"),  # per 100,000: plausible 0-300
         (set_ind("CG1-01", "value", 0.46), "C008", "warning", "value", "CG1-01"),
         (set_ind("CG1-02", "value", "#DIV/0!"), "C009", "error", "value", "CG1-02"),
         (set_ind("CG1-02", "value", "=2+2"), "C010", "error", "value", "CG1-02"),

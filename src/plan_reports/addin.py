@@ -27,10 +27,26 @@ class BuildResult:
     files: list[Path] = field(default_factory=list)
 
 
-def xlwings_bas() -> Path:
-    import xlwings
+INSTALL_EXCEL_EXTRA = 'pip install "plan-reports[excel]"'
 
-    return Path(xlwings.__file__).parent / "xlwings_custom_addin.bas"
+
+class XlwingsMissing(RuntimeError):
+    """xlwings (the optional `excel` extra) is needed and is not installed: the message says what to install."""
+
+
+def xlwings_bas() -> Path:
+    """xlwings' standalone VBA module that provides RunPython, shipped inside the xlwings package."""
+    try:
+        import xlwings
+    except ImportError:
+        raise XlwingsMissing("xlwings is not installed, and the add-in kit needs the RunPython module that comes with "
+                             f"it. Install the Excel extra with: {INSTALL_EXCEL_EXTRA} (in the same environment as "
+                             "plan-reports), then run plan-reports addin build again.") from None
+    bas = Path(xlwings.__file__).parent / "xlwings_custom_addin.bas"
+    if not bas.exists():
+        raise XlwingsMissing(f"The installed xlwings ({getattr(xlwings, '__version__', 'unknown version')}) has no "
+                             f"xlwings_custom_addin.bas. Install a current one with: {INSTALL_EXCEL_EXTRA} --upgrade")
+    return bas
 
 
 def conf_text(interpreter: str, onedrive: str = "", sharepoint: str = "") -> str:
@@ -76,11 +92,14 @@ def _excel_build(kit: Path, xlam: Path) -> None:
 
 
 def build(out: Path, *, use_excel: bool | None = None) -> BuildResult:
+    """Write the kit to `out` (and, with Excel, the .xlam). Raises XlwingsMissing, before writing anything, when
+    xlwings is not installed."""
+    run_python = xlwings_bas()
     out.mkdir(parents=True, exist_ok=True)
     files = []
     for name in ("customUI14.xml", "PlanReports.bas", "build_addin.ps1"):
         files.append(Path(shutil.copy2(TEMPLATES / name, out / name)))
-    files.append(Path(shutil.copy2(xlwings_bas(), out / "xlwings_custom_addin.bas")))
+    files.append(Path(shutil.copy2(run_python, out / "xlwings_custom_addin.bas")))
     conf = out / "xlwings.conf"
     conf.write_text(conf_text(sys.executable), encoding="utf-8")
     files.append(conf)

@@ -1,23 +1,49 @@
 """`plan-reports`: a thin adapter. Parse arguments, call one core function, map errors to exit codes.
 
-Exit codes: 0 success, 1 problems found (invalid config or submissions), 2 usage error or nothing readable.
+Exit codes: 0 success, 1 problems found (invalid config or submissions), 2 usage error or nothing readable,
+3 an internal error (a bug: the traceback goes to the log file named in the message, never to the user).
 Heavy libraries are imported inside the command functions so `--version` and `--help` start fast.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from plan_reports import __version__
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs ~10 ms of every start-up; checkers read both
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Sequence
     from pathlib import Path
     from typing import Any
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_CRASH = 0, 1, 2, 3
+
+
+HISTORY_IMPORT_HELP = """\
+Import published comparator and history figures into the store.
+
+Layouts:
+  tidy        area_code, area_name, period, indicator, value (+ any breakdown columns: measure, sex, ...)
+  Fingertips  the OHID Fingertips "all data" CSV as downloaded (Indicator ID, Indicator Name, ..., Area Code,
+              Area Name, Area Type, Sex, Age, Category Type, Category, Time period, Value, ...). Rows are matched
+              by Fingertips indicator id and Sex/Age as set in each indicator's `series`; deprivation-decile and
+              other Category rows are left out unless a series asks for them.
+
+Periods understood (each becomes dates; "latest" is the latest end date):
+  2021/22, 2021-22, 2021/2022 (financial years); 2019 (calendar year); 2010 - 12, 2018/19 - 22/23 (pooled
+  years); 2021-07, April 2021 (months); Jan 2012-Dec 2012 (rolling 12 months); Q1 2023/24, 2023/24-Q1
+  (financial quarters), 2023 Q1 (calendar quarter); 2021-06-30, 30/06/2021 (dates).
+
+A file is refused whole, nothing stored, exit 1, when:
+  - rows give the same area, period and indicator different values: the message names the columns that tell
+    them apart and a ready --where (e.g. --where measure=Percentage);
+  - a value is outside its indicator's plausible range, or a period or value cannot be read (rows named);
+  - no row matches a plan indicator (the file's titles are listed: add one to the indicator's source_names).
+Importing the same file again with other options, or after the mapping changed, replaces what it contributed
+before (both imports stay in the history). Several files: each is its own transaction; exit is the worst status.
+"""
 
 
 class UsageError(Exception):
@@ -60,10 +86,14 @@ def cmd_plan_show(args: argparse.Namespace) -> int:
 
 
 def cmd_plan_check(args: argparse.Namespace) -> int:
-    from plan_reports.plan import plan_counts
+    from plan_reports.config import ConfigError
+    from plan_reports.plan import audit_problems, plan_counts
 
     cfg = _config(args)  # raises ConfigError listing every problem
     plans = [cfg.plan(args.plan)] if args.plan else list(cfg.plans.values())
+    problems = audit_problems(cfg, plans)  # every baseline and target traceable to a seed; plausible bounds
+    if problems:
+        raise ConfigError(problems)
     result = {"valid": True, "config": str(cfg.root), "plans": {p.id: plan_counts(p) for p in plans}}
     if args.json:
         _print_json(result)
@@ -87,7 +117,7 @@ def cmd_trackers(args: argparse.Namespace) -> int:
     if args.teams is not None and args.teams < 1:
         raise UsageError("--teams must be at least 1")
     if args.previous:
-        from plan_reports.validate import previous_returns_prefill
+        from plan_reports.rollforward import previous_returns_prefill
 
         prefills = previous_returns_prefill(cfg, period, Path(args.previous))
         written = write_trackers(cfg, period, Path(args.out), departments=depts, teams=args.teams, prefills=prefills)
@@ -122,7 +152,7 @@ def _progress(total: int, label: str) -> Any:
 def cmd_validate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from plan_reports.validate import annotate, find_submissions, validate_files
+    from plan_reports.validate import annotate_all, find_submissions, validate_files
 
     cfg = _config(args)
     expected = _period(args.period) if args.period else None
@@ -134,12 +164,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     with _progress(0 if args.json else len(files), "Validating") as tick:
         reports = validate_files(files, cfg, expected_period=expected, progress=tick, use_cache=not args.no_cache)
-    annotated = {}
-    if args.annotate:
-        for rep in reports:
-            out = annotate(rep, Path(args.annotate))
-            if out:
-                annotated[str(rep.path)] = str(out)
+    annotated = annotate_all(reports, Path(args.annotate)) if args.annotate else {}
     if args.json:
         data = {"files": [r.to_dict() | ({"annotated": annotated[str(r.path)]} if str(r.path) in annotated else {})
                           for r in reports]}
@@ -239,7 +264,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 def cmd_history_import(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from plan_reports.history import HistoryImportError, import_history
+    from plan_reports.history import HistoryImportError, ImportResult, import_history
     from plan_reports.store import connect, store_lock
 
     cfg = _config(args)
@@ -249,29 +274,31 @@ def cmd_history_import(args: argparse.Namespace) -> int:
             raise UsageError(f"--where takes COLUMN=VALUE, not {w!r}")
         k, v = w.split("=", 1)
         where[k.strip()] = v.strip()
+    groups = [g.id for g in cfg.organisation.comparator_groups]
+    if args.group is not None and args.group not in groups:
+        raise UsageError(f"unknown comparator group {args.group!r} (known: {', '.join(groups)})")
+    missing = [f for f in args.files if not Path(f).is_file()]
+    if missing:
+        raise UsageError(f"no such file: {', '.join(missing)}")
     store = _store(args, cfg)
     results = []
     with store_lock(store, notify=_say):
         con = connect(store)
         try:
-            for f in args.files:
+            for f in args.files:  # each file is its own transaction: one refused file leaves the others imported
                 try:
                     results.append(import_history(con, Path(f), cfg, group=args.group, where=where))
                 except (HistoryImportError, OSError) as e:
-                    raise UsageError(str(e)) from None
+                    results.append(ImportResult(Path(f).name, "", status="refused", message=str(e)))
         finally:
             con.close()
     if args.json:
         _print_json({"store": str(store), "imports": [r.to_dict() for r in results]})
     else:
-        for r in results:
-            if r.already_imported:
-                print(f"{r.file}: already imported (same content); nothing to do")
-                continue
-            unknown = f"; skipped {r.skipped} row(s) for {len(r.unknown_indicators)} indicator(s) not in any plan" if r.skipped else ""
-            dup = f"; {r.duplicates} duplicate row(s) ignored (filter with --where)" if r.duplicates else ""
-            print(f"{r.file}: imported {r.rows} value(s) for {', '.join(sorted(r.indicators)) or 'no indicators'}{unknown}{dup}")
-    return EXIT_OK
+        from plan_reports.report import print_imports
+
+        print_imports(results)
+    return EXIT_OK if all(r.ok for r in results) else EXIT_PROBLEMS
 
 
 def cmd_history_show(args: argparse.Namespace) -> int:
@@ -289,8 +316,10 @@ def cmd_history_show(args: argparse.Namespace) -> int:
         _print_json({"indicator": args.indicator, "values": rows})
     else:
         for r in rows:
-            print(f"{r['period']:>10}  {r['area_code']:<10} {r['area_name']:<32} {r['value']}")
-        print(f"{len(rows)} value(s)")
+            value = "" if r["value"] is None else f"{r['value']:g}"
+            print(f"{r['period_label']:<46} {r['area_code']:<10} {r['area_name']:<32} {value:>10}  "
+                  f"{r['file_name']} row {r['source_row']}")
+        print(f"{len(rows)} value(s), in date order")
     return EXIT_OK
 
 
@@ -488,9 +517,13 @@ def cmd_schedule_run(args: argparse.Namespace) -> int:
 def cmd_addin_build(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from plan_reports.addin import build
+    from plan_reports.addin import XlwingsMissing, build
 
-    res = build(Path(args.out))
+    try:
+        res = build(Path(args.out))
+    except XlwingsMissing as e:  # the optional excel extra is not installed: say what to install, no traceback
+        print(f"plan-reports: {e}", file=sys.stderr)
+        return EXIT_PROBLEMS
     data = {"kit": str(res.kit), "xlam": str(res.xlam) if res.xlam else None, "note": res.note,
             "files": [str(p) for p in res.files]}
     if args.json:
@@ -687,10 +720,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     hi = sub.add_parser("history", help="load or query past values and comparator figures")
     hsub = hi.add_subparsers(dest="history_command", metavar="SUBCOMMAND")
-    imp = hsub.add_parser("import", help="import tidy CSV/xlsx: area_code, area_name, period, indicator, value")
+    imp = hsub.add_parser(
+        "import", help="import published figures: tidy CSV/xlsx or an OHID Fingertips 'all data' CSV",
+        formatter_class=argparse.RawDescriptionHelpFormatter, description=HISTORY_IMPORT_HELP)
     imp.add_argument("files", nargs="+", metavar="FILE")
-    imp.add_argument("--group", help="the comparator group these areas form, e.g. cipfa_nn")
-    imp.add_argument("--where", action="append", metavar="COL=VALUE", help="keep only rows where COL equals VALUE")
+    imp.add_argument("--group", help="the comparator group these areas form (only its members and the council are kept)")
+    imp.add_argument("--where", action="append", metavar="COL=VALUE",
+                     help="keep only rows where COL equals VALUE (repeat for several columns)")
     imp.add_argument("--store")
     imp.add_argument("--json", action="store_true")
     imp.set_defaults(func=cmd_history_import)
@@ -704,20 +740,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run() -> None:
-    """The console script. Once main returns there is nothing left to clean up (outputs are written atomically and
-    closed), so the process ends without tearing the interpreter down: 10-20 ms saved on every command."""
-    import os
-
+    """The console script."""
     try:
         code = main()
-    except BrokenPipeError:  # the reader stopped early (| head): end quietly, the output was not all delivered
-        os._exit(EXIT_PROBLEMS)
-    try:
         sys.stdout.flush()
-        sys.stderr.flush()
+    except BrokenPipeError:  # the reader stopped early (| head): end quietly, as Python's documentation advises
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = EXIT_PROBLEMS
+    sys.exit(code)
+
+
+def _crash_log(e: BaseException) -> str:
+    """Write the traceback of an internal error to the user's log folder; the path, for the message."""
+    import traceback
+    from datetime import datetime
+
+    from platformdirs import user_log_path
+
+    try:
+        folder = user_log_path("plan-reports", appauthor=False)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "errors.log"
+        with path.open("a", encoding="utf-8") as f:
+            f.write(f"--- {datetime.now().isoformat(timespec='seconds')} plan-reports {' '.join(sys.argv[1:])}\n")
+            f.write("".join(traceback.format_exception(e)))
+        return str(path)
     except OSError:
-        pass  # a reader that went away (| head) is not an error
-    os._exit(code)
+        return "(no log folder could be written)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -753,7 +804,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(e, (StoreBusy, OutputInUse)):
             print(f"plan-reports: {e}", file=sys.stderr)
             return EXIT_PROBLEMS
-        raise
+        if isinstance(e, BrokenPipeError):
+            raise
+        print(f"plan-reports: internal error ({type(e).__name__}: {e}). Nothing was left half-written. Please report "
+              f"it with the details logged in {_crash_log(e)}", file=sys.stderr)
+        return EXIT_CRASH
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -275,14 +275,15 @@ def _cache_file(root: Path) -> tuple[Path, str] | None:
 
     try:
         h = hashlib.sha256(__version__.encode())
-        for code in ("models.py", "records.py", "config.py", "periods.py"):  # a changed model never unpickles an old shape
+        for code in ("models.py", "config.py", "periods.py"):  # a changed model never unpickles an old shape
             h.update((Path(__file__).parent / code).read_bytes())
         for p in sorted(root.rglob("*.yaml")):
             h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes())
     except OSError:
         return None
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "plan-reports"
-    return base / f"config-{h.hexdigest()[:24]}.pickle", h.hexdigest()
+    from platformdirs import user_cache_path
+
+    return user_cache_path("plan-reports", appauthor=False) / f"config-{h.hexdigest()[:24]}.pickle", h.hexdigest()
 
 
 def load_config(root: Path | None = None) -> Config:

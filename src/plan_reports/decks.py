@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from plan_reports.atomic import atomic_path
+from plan_reports.charts import counts_in_words, line_chart, status_bar_chart
 from plan_reports.models import UNIT_LABELS, Outcome, Plan
 from plan_reports.periods import Period
-from plan_reports.score import CommitmentScore, IndicatorScore, PeriodScores, fmt_value
+from plan_reports.score import CommitmentScore, IndicatorScore, PeriodScores, Rollup, fmt_value
 
 if TYPE_CHECKING:
     from pptx.presentation import Presentation
@@ -43,6 +44,7 @@ TITLE_PT = 24
 CAPTION_PT = 14
 RAG_COLOURS = {"Green": ("C6EFCE", "006100"), "Amber": ("FFEB9C", "7F4F00"), "Red": ("FFC7CE", "9C0006"),
                "No data": ("E7E6E6", "3A3A3A"), "No target": ("F2F2F2", "3A3A3A"), "Data only": ("FFFFFF", "3A3A3A"),
+               "Check value": ("FFFFFF", "7F4F00"),
                "Insufficient data": ("E7E6E6", "3A3A3A"), "Not rated": ("FFFFFF", "3A3A3A")}
 ARROWS = {"Improving": "↑ Improving", "Worsening": "↓ Worsening", "No change": "→ No change", "Increasing": "↑ Up",
           "Decreasing": "↓ Down", "Not comparable": "– n/a"}
@@ -168,7 +170,7 @@ class Deck:
         return next(p for p in slide.placeholders if p.placeholder_format.idx == idx)
 
     def text(self, slide: Slide, name: str, paragraphs: Sequence[str], pt: float, bold_first: bool = False,
-             bullets: bool = False) -> None:
+             bullets: bool = False, bold: Iterable[int] = ()) -> None:
         ph = self.ph(slide, name)
         frame = ph.text_frame
         frame.word_wrap = True
@@ -195,7 +197,7 @@ class Deck:
             run = p.add_run()
             run.text = par
             run.font.size = _pt(pt)
-            run.font.bold = bold_first and i == 0
+            run.font.bold = (bold_first and i == 0) or i in set(bold)
             if not bullets:
                 _no_bullet(p)
 
@@ -341,16 +343,24 @@ def _at_a_glance(deck: Deck, data: DeckData, outcome: Outcome) -> None:
     deck.text(s, "Headline", [headline(lv, comms)], CAPTION_PT)
     rows = []
     for so in outcome.sub_outcomes:
-        r = data.scores.level("sub_outcome", so.id).overall
-        rows.append([f"{so.id} {so.title}", r.judgement, str(r.counts["Green"]), str(r.counts["Amber"]),
-                     str(r.counts["Red"]), str(r.no_data), f"↑{r.improving} ↓{r.worsening}", f"{r.coverage_pct:.0f}%"])
+        r = data.scores.level("sub_outcome", so.id)
+        rows.append([f"{so.id} {so.title}", r.overall.judgement, rag_counts(r.indicators, "no data"),
+                     rag_counts(r.commitments, "no update"), f"↑{r.indicators.improving} ↓{r.indicators.worsening}",
+                     f"{r.overall.coverage_pct:.0f}%"])
     for page, part in enumerate(chunks(rows, TABLE_ROWS)):
         slide = s if page == 0 else deck.slide("Table", f"At a glance: {outcome.title} (continued)")
         if page:
             deck.text(slide, "Headline", [headline(lv, comms)], CAPTION_PT)
-        add_table(deck, slide, ["Sub-outcome", "Judgement", "Green", "Amber", "Red", "No data", "Direction", "Coverage"],
-                  part, [5.2, 1.6, 0.9, 0.9, 0.8, 1.0, 1.3, 1.2], rag_cols=[1],
-                  alt=f"Sub-outcome judgements for {outcome.title}, {data.half.label}")
+        add_table(deck, slide, ["Sub-outcome", "Judgement", "Indicators", "Commitments", "Indicator trend", "Coverage"],
+                  part, [3.7, 1.4, 2.9, 2.6, 1.2, 1.1], rag_cols=[1],
+                  alt=f"Sub-outcome judgements for {outcome.title}, {data.half.label}, with the indicators' and the "
+                      "commitments' Green, Amber and Red counts in separate columns")
+
+
+def rag_counts(r: Rollup, missing: str) -> str:
+    """One kind of item's RAG counts in words, e.g. 'Green 0, Amber 2, Red 1; no data 1'."""
+    text = f"Green {r.counts['Green']}, Amber {r.counts['Amber']}, Red {r.counts['Red']}"
+    return text + (f"; {missing} {r.no_data}" if r.no_data else "")
 
 
 def _indicator_tables(deck: Deck, data: DeckData, so: Any, items: list[IndicatorScore], decimals: dict[str, int]) -> None:
@@ -374,29 +384,18 @@ def key_indicator(items: list[IndicatorScore]) -> IndicatorScore | None:
 
 
 def _chart(deck: Deck, data: DeckData, so: Any, x: IndicatorScore, decimals: dict[str, int]) -> None:
-    from pptx.chart.data import CategoryChartData
-    from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION
-
     s = deck.slide("Chart", f"{so.id}: {x.name}")
     points = x.history[-8:]
-    cd = CategoryChartData(number_format="#,##0" if decimals[x.indicator_id] == 0 else "#,##0.0")
-    cd.categories = [p for p, _ in points]
-    cd.add_series(shorten(x.name, 40), [v for _, v in points])
+    series = [(shorten(x.name, 40), [v for _, v in points])]
     if x.target is not None:
-        cd.add_series("Target", [x.target] * len(points))
-    gf = deck.ph(s, "Chart Area").insert_chart(XL_CHART_TYPE.LINE_MARKERS, cd)
-    chart = gf.chart
-    chart.has_legend = True
-    chart.legend.position = XL_LEGEND_POSITION.BOTTOM
-    chart.legend.include_in_layout = False
-    chart.font.size = _pt(12)
-    chart.value_axis.has_major_gridlines = True
+        series.append(("Target", [x.target] * len(points)))
     unit = UNIT_LABELS[x.unit]
     latest = _value_text(x, decimals)
     alt = (f"Line chart of {x.name} ({unit}) from {points[0][0]} to {points[-1][0]}"
            + (f" against a target of {_target_text(x, decimals)}" if x.target is not None else "")
            + f". Latest value {latest}, rated {x.rating.status}, {x.short_term.lower()} on the previous period.")
-    gf._element.nvGraphicFramePr.cNvPr.set("descr", alt)
+    line_chart(deck.ph(s, "Chart Area"), [p for p, _ in points], series,
+               "#,##0" if decimals[x.indicator_id] == 0 else "#,##0.0", alt)
     caption = [f"{x.rating.status}", x.rating.reason.split(": ", 1)[-1],
                f"Trend: {ARROWS.get(x.short_term, x.short_term)} on the previous period; "
                f"{ARROWS.get(x.long_term, x.long_term)} on a year earlier.",
@@ -406,27 +405,48 @@ def _chart(deck: Deck, data: DeckData, so: Any, x: IndicatorScore, decimals: dic
     deck.text(s, "Caption", caption, CAPTION_PT, bold_first=True)
 
 
+def _status(c: CommitmentScore) -> str:
+    return c.assessment.status or "No update"
+
+
 def _commitments(deck: Deck, so: Any, comms: list[CommitmentScore], data: DeckData) -> None:
-    counts = Counter(c.assessment.status or "No update" for c in comms)
-    order = ["Completed", "On track", "Minor disruption", "Major disruption", "Not started", "Deferred", "No update"]
-    left = [f"{k}: {counts[k]}" for k in order if counts.get(k)]
+    """Commitments by status: a stacked bar per aim (native chart) on the left, the counts in words and the
+    exceptions with their commentary on the right; exceptions that do not fit go on to continuation slides."""
+    counts = Counter(_status(c) for c in comms)
+    right = ["Commitments by status", f"{len(comms)} commitments: {counts_in_words(counts)}." if comms else
+             "No commitments are listed under this sub-outcome."]
     flagged = [c for c in comms if c.assessment.flag]
     if flagged:
-        left.append(f"Status queried against time elapsed: {len(flagged)}")
+        right.append(f"Status queried against time elapsed: {len(flagged)}")
     exceptions = [c for c in comms if c.assessment.status in EXCEPTION_STATUSES or c.assessment.rag == "Red"
                   or (c.assessment.flag and "passed" in c.assessment.flag)]
-    right = [f"{c.commitment_id} [{c.assessment.status}] {shorten(c.text, 90)}: "
-             f"{c.challenges or c.assessment.flag or 'no commentary given'}" for c in exceptions] \
-        or ["No exceptions this period: no commitment is in major disruption or overdue."]
+    right += ["Exceptions", *([f"{c.commitment_id} [{c.assessment.status}] {shorten(c.text, 90)}: "
+                               f"{c.challenges or c.assessment.flag or 'no commentary given'}" for c in exceptions]
+                              or ["None this period: no commitment is in major disruption or overdue."])]
     s = deck.slide("Two Content", f"{so.id} commitments by status")
-    deck.text(s, "Left", ["Commitments by status", *left], BODY_PT, bold_first=True)
+    by_aim = [(a, Counter(_status(c) for c in comms if c.aim_id == a.id)) for a in so.aims]
+    by_aim = [(a, n) for a, n in by_aim if n]
+    left = deck.ph(s, "Left")
+    if by_aim:
+        box = (left.left, left.top, left.width, left.height)
+        left._element.getparent().remove(left._element)  # the chart takes the placeholder's place
+        alt = (f"Stacked bar chart of the {len(comms)} commitments under {so.id} {so.title}: one bar per aim, "
+               "one segment per status. " + " ".join(f"{a.id} {shorten(a.text, 60)}: {counts_in_words(n)}."
+                                                    for a, n in by_aim)
+               + f" In total: {counts_in_words(counts)}.")
+        status_bar_chart(s, box, [f"{a.id.rsplit('.', 1)[-1]} {shorten(a.text, 48)}" for a, _ in by_aim],
+                         [n for _, n in by_aim], f"{so.id} commitments by aim and status", alt)
+    else:
+        deck.text(s, "Left", ["No commitments are listed under this sub-outcome."], BODY_PT)
     ph = deck.ph(s, "Right")
-    pages = paginate_paragraphs(["Exceptions", *right], ph.width, ph.height, CAPTION_PT)
-    deck.text(s, "Right", pages[0], CAPTION_PT, bold_first=True)
-    for page in pages[1:]:
+    pages = paginate_paragraphs(right, ph.width, ph.height, CAPTION_PT)
+    heads = {"Commitments by status", "Exceptions"}
+    deck.text(s, "Right", pages[0], CAPTION_PT, bold=[i for i, p in enumerate(pages[0]) if p in heads])
+    rest = pages[1:]
+    for i in range(0, len(rest), 2):  # continuation slides carry two columns of exceptions
         more = deck.slide("Two Content", f"{so.id} commitments: exceptions (continued)")
-        deck.text(more, "Left", ["Commitments by status", *left], BODY_PT, bold_first=True)
-        deck.text(more, "Right", page, CAPTION_PT)
+        for name, page in zip(("Left", "Right"), rest[i:i + 2], strict=False):
+            deck.text(more, name, page, CAPTION_PT, bold=[j for j, p in enumerate(page) if p in heads])
 
 
 def _bullet_slides(deck: Deck, title: str, items: list[str], empty: str) -> None:
@@ -464,7 +484,7 @@ def _appendix(deck: Deck, data: DeckData, inds: list[IndicatorScore], comms: lis
                 quality.append([q, f"{st.department}{' ' + st.team if st.team else ''} return", st.status,
                                 f"{st.n_errors} error(s), {st.n_warnings} warning(s)" if st.received else "Not received"])
     for x in inds:
-        if x.rating.status in ("No data", "No target") or x.stale:
+        if x.rating.status in ("No data", "No target", "Check value") or x.stale:
             what = "Stale value" if x.stale else x.rating.status
             quality.append([str(data.quarter), f"{x.indicator_id} {x.name}", what, x.rating.reason.split(": ", 1)[-1]])
     quality = quality or [[str(data.quarter), "All returns", "Accepted", "No data quality exceptions"]]

@@ -8,14 +8,15 @@ error, never silently ignored.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
-from dataclasses import field
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any, ClassVar, Literal
 
 from plan_reports.periods import Period, is_period_ref
-from plan_reports.records import Record, record
 
+Day = date
 Unit = Literal[
     "percent", "percentage_points", "count", "rate_per_1000", "rate_per_10000", "rate_per_100000",
     "gbp", "gbp_millions", "tco2e", "ktco2e", "kg", "hectares", "score", "years", "days", "ratio",
@@ -35,6 +36,11 @@ POLARITY_LABELS: dict[str, str] = {
 }
 FREQUENCY_LABELS: dict[str, str] = {"quarterly": "Quarterly", "six_monthly": "Six-monthly", "annual": "Annual"}
 FREQUENCY_MONTHS: dict[str, int] = {"quarterly": 3, "six_monthly": 6, "annual": 12}
+SIGNED_UNITS = ("percentage_points", "gbp", "gbp_millions", "score", "ratio")  # may be negative by their nature
+
+
+def _span(low: float, high: float) -> str:
+    return f"{low:g} to {high:g}" if high != math.inf else f"{low:g} or more"
 
 
 def _period_ref(v: str) -> str:
@@ -79,25 +85,32 @@ def _between(low: float, high: float) -> _Limits:
     return _Limits(ge=low, le=high)
 
 
-class Model(Record):
-    """A config model: a frozen record that pydantic validates strictly when a config file changes."""
+class Model:
+    """A config model: a frozen dataclass that pydantic validates strictly when a config file changes."""
+
+    __slots__ = ()
 
     __pydantic_config__: ClassVar[dict[str, str]] = {"extra": "forbid"}
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PeriodValue(Model):
     value: float
     period: PeriodRef
     note: str | None = None
+    # Where the figure comes from: the seed file and its page, section or paragraph ("003 s7.4 para 1").
+    source: str | None = None
+    # "stated" when the source states it; "derived" or "assumed" when it is our reading, the reasoning in `note`.
+    basis: Literal["stated", "derived", "assumed"] = "stated"
+    unit: Unit | None = None  # a context figure in another unit than its indicator's
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Target(PeriodValue):
     period: PeriodId  # targets are set for reporting periods, so trackers can pick this period's
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Range(Model):
     low: float
     high: float
@@ -107,14 +120,28 @@ class Range(Model):
             raise ValueError(f"low ({self.low}) is above high ({self.high})")
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Rate(Model):
     numerator: str
     denominator: str
     multiplier: int = 100
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Series(Model):
+    """One published series that is this indicator: matched by its title or its OHID Fingertips indicator id, and
+    by the breakdown it needs (`where`: column -> value, e.g. {Sex: Female} or {measure: Percentage})."""
+
+    title: str | None = None
+    fingertips_id: int | None = None
+    where: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.title is None and self.fingertips_id is None:
+            raise ValueError("a series needs a title or a fingertips_id")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Indicator(Model):
     id: Id
     name: str
@@ -132,20 +159,55 @@ class Indicator(Model):
     rate: Rate | None = None
     baselines: list[PeriodValue] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
-    source_names: list[str] = field(default_factory=list)
+    source_names: list[str] = field(default_factory=list)  # published titles of the whole series (no breakdown)
+    series: list[Series] = field(default_factory=list)  # published series with the breakdown that is this indicator
+    # What a real value of this measure can be (a percentage in 0-100 by its unit; a typical level's band by this):
+    # history import refuses values outside it and validate questions them (C018), so a typo is never rated.
+    plausible: Range | None = None
+    typical: float | None = None  # the level a real value is usually near (sample data and the demo start here)
+    # Other figures the plan states about this measure (an England average, an earlier count): context, never rated.
+    context: list[PeriodValue] = field(default_factory=list)
+
+    def limits(self) -> tuple[float, float]:
+        """What a value of this measure can be at all, by its unit: a percentage 0-100, a count or rate not negative.
+
+        A plausible range beyond those (spend as a % of budget, a variance) declares a measure that can leave them.
+        Values outside are impossible (an error in validate); values inside but outside `plausible` are questioned.
+        """
+        low, high = (0.0, 100.0) if self.unit == "percent" else \
+            (-math.inf, math.inf) if self.unit in SIGNED_UNITS else (0.0, math.inf)
+        if self.plausible is not None:
+            low, high = min(low, self.plausible.low), max(high, self.plausible.high)
+        return low, high
+
+    def plausibility(self, value: float) -> str | None:
+        """Why `value` is not believable for this measure, in words for a lead; None when it is."""
+        low, high = self.limits()
+        if not low <= value <= high:
+            what = "a percentage runs from 0 to 100" if self.unit == "percent" and (low, high) == (0, 100) else \
+                f"this measure cannot be {'negative' if value < low and low == 0 else 'outside ' + _span(low, high)}"
+            return f"{value:g} is impossible: {what}"
+        p = self.plausible
+        if p is not None and not p.low <= value <= p.high:
+            return (f"{value:g} is outside the plausible range {_span(p.low, p.high)} for this measure "
+                    f"({UNIT_LABELS[self.unit]}): check the figure and its unit")
+        return None
 
     def __post_init__(self) -> None:
         if self.polarity == "within_range" and self.range is None:
             raise ValueError("polarity within_range needs a range: {low: ..., high: ...}")
+        if self.typical is not None and self.plausible is not None \
+                and not self.plausible.low <= self.typical <= self.plausible.high:
+            raise ValueError(f"typical {self.typical} is outside plausible {self.plausible.low}-{self.plausible.high}")
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Aim(Model):
     id: Id
     text: str
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Commitment(Model):
     id: Id
     text: str
@@ -155,7 +217,7 @@ class Commitment(Model):
     partners: list[str] = field(default_factory=list)
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SubOutcome(Model):
     id: Id
     ref: str | None = None
@@ -165,14 +227,14 @@ class SubOutcome(Model):
     indicators: list[Indicator] = field(default_factory=list)
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Board(Model):
     id: Id
     name: str
     lead_department: Id
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Outcome(Model):
     id: Id
     title: str
@@ -181,14 +243,14 @@ class Outcome(Model):
     sub_outcomes: list[SubOutcome]
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Approval(Model):
     by: str
-    date: date
+    date: Day  # the field's name would shadow the type inside the class
     note: str = ""
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Plan(Model):
     id: Id
     title: str
@@ -229,33 +291,42 @@ class Plan(Model):
         raise KeyError(aim_id)
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Contact(Model):
     name: str
     email: str
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Department(Model):
     id: Id
     name: str
     contact: Contact
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ComparatorGroup(Model):
+    """A group the council is ranked in. `members` are its area codes (the council need not be listed): None means
+    every area in the imported file (England-wide), an empty list a group whose list is not available yet."""
+
     id: Id
     name: str
     description: str = ""
+    members: list[str] | None = None
+    members_source: str = ""  # who published the list, and which year's
+    members_note: str = ""
+
+    def ranks(self) -> bool:
+        return self.id != "none" and self.members != []
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Council(Model):
     name: str
     area_code: str
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Organisation(Model):
     council: Council
     departments: list[Department]
@@ -269,13 +340,13 @@ class Organisation(Model):
         raise KeyError(dept_id)
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PeriodDates(Model):
     submission_deadline: date | None = None
     board_meeting: date | None = None
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Calendar(Model):
     submission_deadline_days_after_period_end: Annotated[int, _between(0, 120)]
     board_meeting_days_after_period_end: Annotated[int, _between(0, 180)]
@@ -283,14 +354,14 @@ class Calendar(Model):
     overrides: dict[PeriodId, PeriodDates] = field(default_factory=dict)
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TrackerSettings(Model):
     protection_password: str = ""
     template_version: str = "1.0"
     rag_preview_tolerance: Annotated[float, _between(0, 1)] = 0.10
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ScheduleSettings(Model):
     reminder_days_before_deadline: Annotated[int, _between(0, 60)] = 5
     reminder_days_after_deadline: Annotated[int, _between(0, 60)] = 2
@@ -299,7 +370,7 @@ class ScheduleSettings(Model):
     run_at_hour: Annotated[int, _between(0, 23)] = 7
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EmailSettings(Model):
     host: str = ""
     port: Annotated[int, _between(1, 65535)] = 587
@@ -309,7 +380,7 @@ class EmailSettings(Model):
     password_env: str = "PLAN_REPORTS_SMTP_PASSWORD"
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Settings(Model):
     store: str = "workbooks/history.sqlite"
     outputs: str = "workbooks/out"
@@ -319,7 +390,7 @@ class Settings(Model):
     email: EmailSettings = field(default_factory=EmailSettings)
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RagRule(Model):
     """tolerance: Amber within tolerance_pct of target. floor: Amber at or better than `floor`.
     improvement: short of target is Amber only if better than the same period last year."""
@@ -333,7 +404,7 @@ class RagRule(Model):
             raise ValueError("a floor rule needs `floor: <value>`")
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RagConfig(Model):
     default: RagRule
     indicators: dict[str, RagRule] = field(default_factory=dict)
@@ -342,7 +413,7 @@ class RagConfig(Model):
         return self.indicators.get(indicator_id, self.default)
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DirectionConfig(Model):
     no_change_threshold_pct: Annotated[float, _between(0, 100)] = 1.0
     trend_points: Annotated[int, _between(0, 20)] = 0
@@ -352,30 +423,30 @@ class DirectionConfig(Model):
             raise ValueError("trend_points is 0 (compare two points) or at least 3")
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StalenessConfig(Model):
     grace_months: Annotated[int, _between(0, 24)] = 3
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CommitmentScoring(Model):
     behind_margin_pct: Annotated[float, _between(0, 100)] = 20
     ahead_margin_pct: Annotated[float, _between(0, 100)] = 40
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Thresholds(Model):
     Green: float
     Amber: float
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RollupJudgement(Model):
     points: Thresholds
     share_green: Thresholds
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RollupConfig(Model):
     method: Literal["points", "share_green"] = "points"
     points: dict[Literal["Green", "Amber", "Red"], float] = field(default_factory=lambda: {"Green": 3, "Amber": 2, "Red": 1})
@@ -383,7 +454,7 @@ class RollupConfig(Model):
     minimum_coverage_pct: Annotated[float, _between(0, 100)] = 50
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Scoring(Model):
     rag: RagConfig
     direction: DirectionConfig = field(default_factory=DirectionConfig)
@@ -392,7 +463,7 @@ class Scoring(Model):
     rollup: RollupConfig
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Committee(Model):
     id: Id
     name: str
@@ -404,7 +475,7 @@ class Committee(Model):
         return outcome_id in self.outcomes or sub_outcome_id in self.sub_outcomes or indicator_id in self.indicators
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Committees(Model):
     plan: str
     committees: list[Committee]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from plan_reports.consolidate import ConsolidationResult
+    from plan_reports.history import ImportResult
     from plan_reports.score import PeriodScores
     from plan_reports.validate import FileReport
 
@@ -78,3 +79,21 @@ def print_consolidation(result: ConsolidationResult) -> None:
           f"({result.store}).")
     if result.workbook:
         print(f"Consolidated workbook: {result.workbook}")
+
+
+def print_imports(results: Sequence[ImportResult]) -> None:
+    """One paragraph per file: what was stored, what was left out and why, or why the file was refused."""
+    for r in results:
+        if r.status == "refused":
+            print(f"{r.file}: REFUSED. {r.message}")
+            continue
+        if r.status == "already imported":
+            print(f"{r.file}: already imported ({r.message}); nothing to do")
+            continue
+        left = [f"{n:,} {what}" for n, what in ((r.filtered_out, "row(s) left out by --where or as breakdown rows"),
+                                                 (r.not_members, "row(s) for areas outside the comparator group"),
+                                                 (sum(r.unmatched.values()), "row(s) for series not in any plan"),
+                                                 (r.duplicates, "identical repeated row(s) kept once")) if n]
+        verb = "replaced its earlier import with" if r.status == "replaced" else "imported"
+        print(f"{r.file}: {verb} {r.stored:,} value(s) for {', '.join(sorted(r.indicators))}"
+              + (f"; {'; '.join(left)}" if left else ""))

@@ -12,8 +12,8 @@ import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: keep the import of this module cheap
 if TYPE_CHECKING:
     from typing import Any
 

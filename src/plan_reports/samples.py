@@ -67,7 +67,9 @@ class Profile:
 
 def profile(ind: Indicator, seed: int) -> Profile:
     r = _rng(seed, ind.id, "profile")
-    if ind.range is not None:
+    if ind.typical is not None:  # the plan's typical level: believable figures in every chart
+        level = ind.typical
+    elif ind.range is not None:
         level = (ind.range.low + ind.range.high) / 2
     elif ind.baselines:
         level = ind.baselines[-1].value
@@ -85,9 +87,17 @@ def simulated_value(ind: Indicator, period: Period, seed: int, start: Period) ->
     t = (_quarter_index(span) - _quarter_index(start)) / 4
     noise = _rng(seed, ind.id, str(span)).gauss(0, prof.noise)
     v = prof.level * (1 + prof.drift * t + noise)
-    if ind.unit == "percent":
+    return _bounded(ind, v)
+
+
+def _bounded(ind: Indicator, v: float) -> float:
+    """A simulated figure kept within what a real value can be: the indicator's plausible range, else its unit's."""
+    if ind.plausible is not None:
+        v = min(ind.plausible.high, max(ind.plausible.low, v))
+    elif ind.unit == "percent":
         v = min(99.5, max(0.2, v))
-    v = max(v, 0.0) if ind.unit not in ("percentage_points", "gbp", "gbp_millions", "score") else v
+    v = max(v, 0.0) if ind.unit not in ("percentage_points", "gbp", "gbp_millions", "score") and \
+        (ind.plausible is None or ind.plausible.low >= 0) else v
     return round(v) if ind.unit == "count" else round(v, ind.decimals)
 
 
@@ -103,7 +113,7 @@ def simulated_target(ind: Indicator, period: Period, seed: int, start: Period) -
     t = base * (1 + stretch) if ind.polarity == "higher_better" else base * (1 - stretch)
     if ind.unit == "percent":
         t = min(t, 100.0)
-    return round(t) if ind.unit == "count" else round(t, ind.decimals)
+    return _bounded(ind, t)
 
 
 @dataclass(frozen=True)
@@ -277,6 +287,11 @@ def write_samples(cfg: Config, period: Period, out: Path, *, count: int | None =
     return written
 
 
+def simulated_area_codes(n: int = 15) -> list[str]:
+    """Codes of the demo's anonymised comparator areas: never a real council's (real codes start E, W, S or N)."""
+    return [f"X{k + 1:08d}" for k in range(n)]
+
+
 def write_comparators(cfg: Config, plan: Plan, years: list[Period], out: Path, seed: int, areas: int = 15) -> dict[str, Path]:
     """Simulated published figures for anonymised comparator areas and the council, one tidy CSV per group.
 
@@ -296,13 +311,10 @@ def write_comparators(cfg: Config, plan: Plan, years: list[Period], out: Path, s
             for y in years:
                 council = simulated_value(ind, y.quarters()[-1], seed, start)
                 rows.append((ours.area_code, ours.name, str(y), ind.id, council))
-                for k in range(areas):
+                for k, code in enumerate(simulated_area_codes(areas)):
                     r = _rng(seed, ind.id, str(y), group, k)
-                    v = council * (1 + r.gauss(0, 0.15))
-                    if ind.unit == "percent":
-                        v = min(99.9, max(0.1, v))
-                    v = round(v) if ind.unit == "count" else round(max(v, 0.0), ind.decimals)
-                    rows.append((f"X{k + 1:08d}", f"Comparator county {chr(65 + k)}", str(y), ind.id,
+                    v = _bounded(ind, council * (1 + r.gauss(0, 0.15)))
+                    rows.append((code, f"Comparator county {chr(65 + k)}", str(y), ind.id,
                                  None if r.random() < 0.05 else v))
         target = Path(out) / f"comparators_{group}.csv"
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -24,17 +24,17 @@ from plan_reports.models import (
     RollupConfig,
 )
 from plan_reports.periods import Period
-from plan_reports.records import Record, record
 
 RAG = ("Green", "Amber", "Red")
 NO_DATA, NO_TARGET, DATA_ONLY, NOT_RATED = "No data", "No target", "Data only", "Not rated"
+QUERIED = "Check value"  # a value outside what the measure can plausibly be: questioned, never rated
 Direction = Literal["Improving", "Worsening", "No change", "Increasing", "Decreasing", "Not comparable"]
 EPS = 1e-9
 
 
-@record
-class Rating(Record):
-    status: str  # Green | Amber | Red | No data | No target | Data only
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rating:
+    status: str  # Green | Amber | Red | No data | No target | Data only | Check value
     reason: str
     inputs: dict[str, Any] = field(default_factory=dict)
 
@@ -87,9 +87,12 @@ def rate_indicator(ind: Indicator, rule: RagRule, value: float | None, target: f
                               "tolerance_pct": rule.tolerance_pct, "floor": rule.floor, "last_year": last_year}
     if ind.polarity == "data_only":
         shown = fmt_value(value, ind.unit, ind.decimals) if value is not None else "no value"
-        return Rating(DATA_ONLY, f"Data only: {shown} (context, not rated)", inputs)
+        return Rating(status=DATA_ONLY, reason=f"Data only: {shown} (context, not rated)", inputs=inputs)
     if value is None:
-        return Rating(NO_DATA, f"No data: {missing_reason or 'no value reported'}", inputs)
+        return Rating(status=NO_DATA, reason=f"No data: {missing_reason or 'no value reported'}", inputs=inputs)
+    why = ind.plausibility(value)
+    if why:
+        return Rating(status=QUERIED, reason=f"Check value: {why}; not rated until confirmed", inputs=inputs)
     v = fmt_value(value, ind.unit, ind.decimals)
     tol = rule.tolerance_pct / 100
     if ind.polarity == "within_range":
@@ -98,38 +101,38 @@ def rate_indicator(ind: Indicator, rule: RagRule, value: float | None, target: f
         inputs.update(range_low=lo, range_high=hi)
         band = f"range {fmt_value(lo, ind.unit, ind.decimals)} to {fmt_value(hi, ind.unit, ind.decimals)}"
         if _at_least(value, lo) and _at_most(value, hi):
-            return Rating("Green", f"Green: {v} within {band}", inputs)
+            return Rating(status="Green", reason=f"Green: {v} within {band}", inputs=inputs)
         if _at_least(value, lo - abs(lo) * tol) and _at_most(value, hi + abs(hi) * tol):
-            return Rating("Amber", f"Amber: {v} just outside {band} (tolerance {rule.tolerance_pct:g}%)", inputs)
-        return Rating("Red", f"Red: {v} outside {band}", inputs)
+            return Rating(status="Amber", reason=f"Amber: {v} just outside {band} (tolerance {rule.tolerance_pct:g}%)", inputs=inputs)
+        return Rating(status="Red", reason=f"Red: {v} outside {band}", inputs=inputs)
     if target is None:
-        return Rating(NO_TARGET, f"No target: {v} reported, no target set for this period", inputs)
+        return Rating(status=NO_TARGET, reason=f"No target: {v} reported, no target set for this period", inputs=inputs)
     t = fmt_value(target, ind.unit, ind.decimals)
     pol = ind.polarity
     if _meets(pol, value, target):
         extra = "on target" if math.isclose(value, target, rel_tol=1e-9, abs_tol=1e-12) else _gap_text(value, target, pol)
-        return Rating("Green", f"Green: {v} vs target {t} ({extra})", inputs)
+        return Rating(status="Green", reason=f"Green: {v} vs target {t} ({extra})", inputs=inputs)
     gap = _gap_text(value, target, pol)
     if rule.type == "tolerance":
         edge = target - abs(target) * tol if pol == "higher_better" else target + abs(target) * tol
         ok = _at_least(value, edge) if pol == "higher_better" else _at_most(value, edge)
         status = "Amber" if ok else "Red"
-        return Rating(status, f"{status}: {v} vs target {t} ({gap}, tolerance {rule.tolerance_pct:g}%)", inputs)
+        return Rating(status=status, reason=f"{status}: {v} vs target {t} ({gap}, tolerance {rule.tolerance_pct:g}%)", inputs=inputs)
     if rule.type == "floor":
         assert rule.floor is not None
         f = fmt_value(rule.floor, ind.unit, ind.decimals)
         ok = _meets(pol, value, rule.floor)
         status = "Amber" if ok else "Red"
         where = "meets the floor" if ok else "below the floor" if pol == "higher_better" else "above the floor"
-        return Rating(status, f"{status}: {v} vs target {t} ({gap}); {where} of {f}", inputs)
+        return Rating(status=status, reason=f"{status}: {v} vs target {t} ({gap}); {where} of {f}", inputs=inputs)
     # improvement
     if last_year is None:
-        return Rating("Red", f"Red: {v} vs target {t} ({gap}); no value for the same period last year to show improvement",
-                      inputs)
+        return Rating(status="Red", reason=f"Red: {v} vs target {t} ({gap}); no value for the same period last year to show improvement",
+                      inputs=inputs)
     ly = fmt_value(last_year, ind.unit, ind.decimals)
     if better(pol, value, last_year):
-        return Rating("Amber", f"Amber: {v} vs target {t} ({gap}), improved on {ly} a year earlier", inputs)
-    return Rating("Red", f"Red: {v} vs target {t} ({gap}), not improved on {ly} a year earlier", inputs)
+        return Rating(status="Amber", reason=f"Amber: {v} vs target {t} ({gap}), improved on {ly} a year earlier", inputs=inputs)
+    return Rating(status="Red", reason=f"Red: {v} vs target {t} ({gap}), not improved on {ly} a year earlier", inputs=inputs)
 
 
 def direction(polarity: Polarity, earlier: float | None, later: float | None, threshold_pct: float,
@@ -176,8 +179,8 @@ def is_stale(ind: Indicator, data_period: Period | None, reporting: Period, grac
     return data_age_months(data_period, reporting) > FREQUENCY_MONTHS[ind.frequency] + ind.lag_months + grace_months
 
 
-@record
-class Position(Record):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Position:
     rank: int
     group_size: int
     quartile: int | None  # 1 = top (best) quartile
@@ -204,14 +207,14 @@ def comparator_position(values: Mapping[str, float | None], ours: str, polarity:
     when = f" in {period}" if period else ""
     reason = (f"Ranked {rank} of {n} {group_name}{when}{' (tied)' if tied else ''}: "
               f"{QUARTILE_LABELS[quartile].lower()}{note}")
-    return Position(rank, n, quartile, tied, reason)
+    return Position(rank=rank, group_size=n, quartile=quartile, tied_with=tied, reason=reason)
 
 
 COMMITMENT_RAG = {"On track": "Green", "Completed": "Green", "Minor disruption": "Amber", "Major disruption": "Red"}
 
 
-@record
-class CommitmentAssessment(Record):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommitmentAssessment:
     status: str  # the lead's status, never overridden
     rag: str  # Green | Amber | Red | Not rated (Deferred) | No data (no status)
     expected_pct: float | None
@@ -223,21 +226,23 @@ def assess_commitment(status: str | None, pct: float | None, start: date | None,
                       completed: date | None, today: date, cfg: CommitmentScoring) -> CommitmentAssessment:
     """Check the lead's status against time-based expected progress; flag disagreements, never override."""
     if not status:
-        return CommitmentAssessment("", NO_DATA, None, None, "No data: no status reported")
+        return CommitmentAssessment(status="", rag=NO_DATA, expected_pct=None, flag=None, reason="No data: no status reported")
     expected = None
     if start and target and target > start:
         expected = min(1.0, max(0.0, (today - start).days / (target - start).days))
     shown = f"{pct:.0%}" if pct is not None else "no % complete"
     exp_txt = f", {expected:.0%} of the time elapsed" if expected is not None else ""
     if status == "Deferred":
-        return CommitmentAssessment(status, NOT_RATED, expected, None, "Deferred: excluded from the roll-up")
+        return CommitmentAssessment(status=status, rag=NOT_RATED, expected_pct=expected, flag=None,
+                                    reason="Deferred: excluded from the roll-up")
     if status == "Completed":
         flag = None
         if pct is not None and pct < 1 - EPS:
             flag = f"reported Completed at {shown}"
         elif completed is None:
             flag = "reported Completed with no completion date"
-        return CommitmentAssessment(status, "Green", expected, flag, f"Completed{f' on {completed:%d/%m/%Y}' if completed else ''}")
+        return CommitmentAssessment(status=status, rag="Green", expected_pct=expected, flag=flag,
+                                    reason=f"Completed{f' on {completed:%d/%m/%Y}' if completed else ''}")
     overdue = target is not None and target < today
     flag = None
     if status in ("On track", "Not started") and overdue:
@@ -250,11 +255,11 @@ def assess_commitment(status: str | None, pct: float | None, start: date | None,
             and pct - expected > cfg.ahead_margin_pct / 100:
         flag = f"reported {status} but {shown} complete is well ahead of {expected:.0%} of the time elapsed"
     rag = COMMITMENT_RAG.get(status, "Amber" if overdue else "Green")
-    return CommitmentAssessment(status, rag, expected, flag, f"{status}: {shown}{exp_txt}")
+    return CommitmentAssessment(status=status, rag=rag, expected_pct=expected, flag=flag, reason=f"{status}: {shown}{exp_txt}")
 
 
-@record
-class Rollup(Record):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rollup:
     counts: dict[str, int]
     rated: int
     no_data: int
@@ -271,7 +276,7 @@ def rollup(statuses: Iterable[str], directions: Iterable[str], cfg: RollupConfig
     """Aggregate item ratings; items with no data are excluded from the score and shown as coverage."""
     c = Counter(statuses)
     counts = {k: c.get(k, 0) for k in RAG}
-    no_data = c.get(NO_DATA, 0) + c.get(NO_TARGET, 0)
+    no_data = c.get(NO_DATA, 0) + c.get(NO_TARGET, 0) + c.get(QUERIED, 0)
     rated = sum(counts.values())
     dirs = Counter(directions)
     coverage = 100.0 * rated / (rated + no_data) if rated + no_data else 0.0
@@ -289,15 +294,16 @@ def rollup(statuses: Iterable[str], directions: Iterable[str], cfg: RollupConfig
     trend = f"; {dirs.get('Improving', 0)} improving, {dirs.get('Worsening', 0)} worsening"
     score_txt = f", score {score:.2f}" if score is not None else ""
     reason = f"{judgement}: {summary} (coverage {coverage:.0f}%{score_txt}){trend}"
-    return Rollup(counts, rated, no_data, round(coverage, 1), score, judgement, dirs.get("Improving", 0),
-                  dirs.get("Worsening", 0), dirs.get("No change", 0), reason)
+    return Rollup(counts=counts, rated=rated, no_data=no_data, coverage_pct=round(coverage, 1), score=score, judgement=judgement,
+                  improving=dirs.get("Improving", 0),
+                  worsening=dirs.get("Worsening", 0), no_change=dirs.get("No change", 0), reason=reason)
 
 
 # ---- scoring a whole period --------------------------------------------------------------------------------------
 
 
-@record
-class Observation(Record):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Observation:
     """One reported or published value of one indicator."""
 
     reporting_period: str | None  # the return it came in (None for imported history)
@@ -318,8 +324,8 @@ class ScoreInputs:
     reported_departments: set[str] = field(default_factory=set)
 
 
-@record
-class IndicatorScore(Record):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IndicatorScore:
     indicator_id: str
     name: str
     outcome_id: str
@@ -347,8 +353,8 @@ class IndicatorScore(Record):
     history: list[tuple[str, float | None]]
 
 
-@record
-class CommitmentScore(Record):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommitmentScore:
     commitment_id: str
     text: str
     outcome_id: str
@@ -366,8 +372,8 @@ class CommitmentScore(Record):
     lead_officer: str | None
 
 
-@record
-class LevelScore(Record):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LevelScore:
     level: str  # aim | sub_outcome | outcome
     id: str
     title: str
@@ -401,10 +407,14 @@ def _series(obs: list[Observation]) -> list[tuple[str, float | None, Observation
 
 
 def _kind(period_text: str) -> str:
+    """Like is compared with like: quarters with quarters, months with months, pooled years with pooled years."""
+    from plan_reports.periods import span_or_none
+
     try:
         return Period.parse(period_text).kind
     except ValueError:
-        return "C"  # a calendar year or a published range
+        span = span_or_none(period_text)
+        return span.kind if span else "?"
 
 
 def _year_earlier(points: list[tuple[str, float | None, Observation]], at: str) -> float | None:
@@ -456,32 +466,36 @@ def _score_indicator(cfg: Any, ind: Indicator, o_id: str, s_id: str, period: Per
     stale = value is not None and is_stale(ind, dp, period, sc.staleness.grace_months)
     position, comp_period = _position(cfg, ind, inputs, at, value)
     return IndicatorScore(
-        ind.id, ind.name, o_id, s_id, ind.aim, ind.department, ind.unit, ind.polarity, ind.statutory, value,
-        current.target if current else None, at if current else None, rating, short, long, trend, previous, last_year,
-        stale, position, ind.comparator, comp_period, current.commentary if current else None,
-        current.source if current else "", [(k, v) for k, v, _ in points][-20:])
+        indicator_id=ind.id, name=ind.name, outcome_id=o_id, sub_outcome_id=s_id, aim_id=ind.aim, department=ind.department,
+        unit=ind.unit, polarity=ind.polarity, statutory=ind.statutory, value=value,
+        target=current.target if current else None, data_period=at if current else None, rating=rating, short_term=short,
+        long_term=long, trend=trend, previous_value=previous, last_year_value=last_year,
+        stale=stale, position=position, comparator_group=ind.comparator, comparator_period=comp_period,
+        commentary=current.commentary if current else None,
+        source=current.source if current else "", history=[(k, v) for k, v, _ in points][-20:])
 
 
 def _position(cfg: Any, ind: Indicator, inputs: ScoreInputs, at: str, value: float | None) -> tuple[Position | None, str | None]:
     """Rank among the comparator group in the latest period where the council has a published or reported value."""
     from plan_reports.history import is_aggregate
-    from plan_reports.periods import period_start
+    from plan_reports.periods import period_end
 
     by_period = inputs.comparators.get(ind.id, {})
     ours = cfg.organisation.council.area_code
     group = next((g for g in cfg.organisation.comparator_groups if g.id == ind.comparator), None)
-    if not by_period or group is None or ind.comparator == "none":
+    if not by_period or group is None or not group.ranks():
         return None, None
+    members = None if group.members is None else {*group.members, ours}
     candidates = []
     for p, areas in by_period.items():
-        vals = {a: v for a, v in areas.items() if not is_aggregate(a)}
+        vals = {a: v for a, v in areas.items() if not is_aggregate(a) and (members is None or a in members)}
         if ours not in vals or vals[ours] is None:
             if p == at and value is not None:
                 vals[ours] = value
             else:
                 continue
         if len(vals) > 1:
-            candidates.append((period_start(p) or date.min, p, vals))
+            candidates.append((period_end(p) or date.min, p, vals))
     if not candidates:
         return None, None
     _, p, vals = max(candidates, key=lambda c: c[0])
@@ -497,9 +511,11 @@ def score_period(cfg: Any, plan: Plan, period: Period, inputs: ScoreInputs) -> P
         u = inputs.commitments.get(c.id, {})
         a = assess_commitment(u.get("status"), u.get("percent_complete"), _d(u.get("start_date")), _d(u.get("target_date")),
                               _d(u.get("completion_date")), as_of, cfg.scoring.commitments)
-        comms.append(CommitmentScore(c.id, c.text, o.id, s.id, c.aim, c.lead, c.role, a, u.get("percent_complete"),
-                                     u.get("target_date"), u.get("milestone"), u.get("achievements"), u.get("challenges"),
-                                     u.get("priorities"), u.get("lead_officer")))
+        comms.append(CommitmentScore(commitment_id=c.id, text=c.text, outcome_id=o.id, sub_outcome_id=s.id, aim_id=c.aim,
+                     lead=c.lead, role=c.role, assessment=a, percent_complete=u.get("percent_complete"),
+                                     target_date=u.get("target_date"), milestone=u.get("milestone"),
+                                     achievements=u.get("achievements"), challenges=u.get("challenges"),
+                                     priorities=u.get("priorities"), lead_officer=u.get("lead_officer")))
     levels = []
     ru = cfg.scoring.rollup
 
@@ -510,7 +526,7 @@ def score_period(cfg: Any, plan: Plan, period: Period, inputs: ScoreInputs) -> P
         ri = rollup([x.rating.status for x in i_items], i_dirs, ru)
         rc = rollup([x.assessment.rag for x in c_items], [], ru)
         ro = rollup([x.rating.status for x in i_items] + [x.assessment.rag for x in c_items], i_dirs, ru)
-        return LevelScore(kind, ident, title, ri, rc, ro)
+        return LevelScore(level=kind, id=ident, title=title, indicators=ri, commitments=rc, overall=ro)
 
     for o in plan.groups():
         for s in o.sub_outcomes:
@@ -535,13 +551,15 @@ def load_inputs(con: Any, cfg: Any, plan: Plan, period: Period) -> ScoreInputs:
     inputs = ScoreInputs()
     for r in indicator_values_through(con, str(period)):
         inputs.observations.setdefault(r["indicator_id"], []).append(Observation(
-            r["period"], r["data_period"] or r["period"], r["value"], r["target"], r["data_status"], r["reason"],
-            r["commentary"], f"{r['file_name']} ({r['sha256'][:8]})"))
+            reporting_period=r["period"], data_period=r["data_period"] or r["period"], value=r["value"], target=r["target"],
+            data_status=r["data_status"], reason=r["reason"],
+            commentary=r["commentary"], source=f"{r['file_name']} ({r['sha256'][:8]})"))
     ours = cfg.organisation.council.area_code
     for _, _, ind in plan.indicators():
         for r in area_values(con, ind.id):
             if r["area_code"] == ours:
-                inputs.observations.setdefault(ind.id, []).append(Observation(None, r["period"], r["value"],
+                inputs.observations.setdefault(ind.id, []).append(Observation(reporting_period=None, data_period=r["period"],
+                                               value=r["value"],
                                                                                source="published"))
             if r["grp"] in (None, ind.comparator) or r["area_code"] == ours:
                 inputs.comparators.setdefault(ind.id, {}).setdefault(r["period"], {})[r["area_code"]] = r["value"]

@@ -71,7 +71,7 @@ def direction_counts(items: Sequence[IndicatorScore]) -> dict[str, int]:
 
 def rag_counts(items: Sequence[IndicatorScore]) -> dict[str, int]:
     c = Counter(x.rating.status for x in items)
-    return {k: c.get(k, 0) for k in ("Green", "Amber", "Red", "No data", "No target", "Data only")}
+    return {k: c.get(k, 0) for k in ("Green", "Amber", "Red", "No data", "No target", "Data only", "Check value")}
 
 
 class _Doc:

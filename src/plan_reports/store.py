@@ -123,6 +123,36 @@ MIGRATIONS: list[str] = [
               FROM submissions s WHERE accepted = 1 AND period IS NOT NULL AND department IS NOT NULL)
         WHERE newest = 1;
     """,
+    # 5: an import is the file *and* its options and mapping (re-importing with others replaces it; both stay in
+    # history); every comparator value keeps its period's dates and the row it came from
+    """
+    CREATE TABLE imports_v5 (
+        id INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL,
+        import_key TEXT NOT NULL UNIQUE,
+        file_name TEXT NOT NULL,
+        rows INTEGER NOT NULL,
+        skipped INTEGER NOT NULL,
+        imported_at TEXT NOT NULL,
+        options_json TEXT NOT NULL DEFAULT '{}',
+        superseded_by INTEGER
+    );
+    INSERT INTO imports_v5 (id, sha256, import_key, file_name, rows, skipped, imported_at)
+        SELECT id, sha256, sha256, file_name, rows, skipped, imported_at FROM imports;
+    DROP VIEW current_area_values;
+    DROP TABLE imports;
+    ALTER TABLE imports_v5 RENAME TO imports;
+    CREATE INDEX imports_sha ON imports(sha256);
+    ALTER TABLE area_values ADD COLUMN period_start TEXT;
+    ALTER TABLE area_values ADD COLUMN period_end TEXT;
+    ALTER TABLE area_values ADD COLUMN source_row INTEGER;
+    CREATE VIEW current_area_values AS
+        SELECT a.* FROM area_values a JOIN imports i ON i.id = a.import_id
+        WHERE i.superseded_by IS NULL AND a.import_id = (
+            SELECT MAX(a2.import_id) FROM area_values a2 JOIN imports i2 ON i2.id = a2.import_id
+            WHERE i2.superseded_by IS NULL AND a2.area_code = a.area_code AND a2.period = a.period
+              AND a2.indicator_id = a.indicator_id);
+    """,
 ]
 
 

@@ -1,21 +1,40 @@
 """The trackers stage: one workbook per department and quarter, filled in plain Excel.
 
 Everything a lead needs is native Excel: dropdowns, input messages, error alerts, a RAG preview computed by
-formulas (Excel 2016 and LibreOffice 7.4 compatible: IF/AND/OR/ISNUMBER/ABS only) and locked context cells.
+formulas built from the scoring rules (`preview`, Excel 2016 and LibreOffice 7.4 functions only), checks as the lead
+types, and locked context cells.
 The column layout below (`INDICATOR_COLUMNS`, `COMMITMENT_COLUMNS`) is the contract the validator reads back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from plan_reports import preview
 from plan_reports.atomic import atomic_path
 from plan_reports.models import FREQUENCY_LABELS, POLARITY_LABELS, UNIT_LABELS, Indicator, Plan
 from plan_reports.periods import Period
+from plan_reports.tracker_format import (
+    FIRST_ROW,
+    HEADER_FILL,
+    LAST_PRINTED,
+    RAG_FILLS,
+    Styles,
+    add_validation,
+    check_colours,
+    col_letter,
+    finish_sheet,
+    set_footer,
+    sheet_banner,
+    write_header,
+)
+from plan_reports.tracker_format import (
+    HEADER_ROW as HEADER_ROW,  # re-exported: validate reads it from here
+)
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
@@ -28,8 +47,6 @@ SUPPORTED_TEMPLATE_VERSIONS = ("1.0",)
 SHEET_INSTRUCTIONS, SHEET_INDICATORS, SHEET_COMMITMENTS, SHEET_LISTS, SHEET_META = (
     "Instructions", "Indicators", "Commitments", "Lists", "_meta",
 )
-HEADER_ROW = 4  # rows 1-3: title, period and department, how to fill
-FIRST_ROW = HEADER_ROW + 1
 DATA_STATUSES = ("Final", "Provisional", "Not yet available")
 COMMITMENT_STATUSES = ("Not started", "On track", "Minor disruption", "Major disruption", "Completed", "Deferred")
 STATUS_MEANINGS = {
@@ -41,8 +58,6 @@ STATUS_MEANINGS = {
     "Deferred": "Formally paused or re-scheduled by a decision; say why in Challenges.",
 }
 RAG_TEXT = ("Green", "Amber", "Red")
-RAG_FILLS = {"Green": "C6EFCE", "Amber": "FFEB9C", "Red": "FFC7CE"}
-INPUT_FILL, LOCKED_FILL, HEADER_FILL, NA_FILL = "FFFFFF", "F2F2F2", "1F4E79", "D9D9D9"
 
 
 @dataclass(frozen=True)
@@ -55,61 +70,62 @@ class Column:
 
 
 def indicator_columns(period: Period) -> list[Column]:
-    """Indicator sheet layout. Headers of the two history columns name their periods."""
+    """Indicator sheet layout: what a lead types near the left, then the preview and checks, then context.
+
+    The comparison columns are named relative to "Period the data covers" (the figure's own period, not the
+    reporting round), which sits just before them.
+    """
     return [
-        Column("id", "ID", 9),
-        Column("name", "Indicator", 40),
-        Column("sub_outcome", "Sub-outcome", 24),
-        Column("aim", "Aim", 30),
-        Column("unit", "Unit", 11),
-        Column("polarity", "Polarity", 15),
-        Column("frequency", "Frequency", 11),
+        Column("id", "ID", 7),
+        Column("name", "Indicator", 22),
+        Column("unit", "Unit", 7),
+        Column("data_period", "Period the data covers", 9, True, "e.g. 2024/25 for an annual figure published late."),
+        Column("value_last_year", "Same period a year earlier", 8),
+        Column("value_previous", "Period before", 8),
+        Column("value", "This period's value", 8, True, "This period's value, as a number."),
+        Column("target", "Target", 8, True, "This period's target (pre-filled from the plan where it sets one)."),
+        Column("data_status", "Data status", 10, True, "Final, Provisional or Not yet available."),
+        Column("reason", "Reason if no value", 13, True, "Required when there is no value."),
+        Column("commentary", "Commentary", 25, True, "Required for a Red rating: what is happening and what is being done."),
+        Column("rag_preview", "RAG preview", 8),
+        Column("checks", "Checks", 20),
+        Column("numerator", "Numerator (rates only)", 11, True, "For rates only: the count on top."),
+        Column("denominator", "Denominator (rates only)", 11, True, "For rates only: the count underneath."),
+        Column("rule", "How it is rated", 40),
+        Column("polarity", "Polarity", 12),
+        Column("range_low", "Range low", 9),
+        Column("range_high", "Range high", 9),
+        Column("frequency", "Frequency", 10),
         Column("statutory", "Statutory", 9),
-        Column("baseline", "Baseline", 11),
-        Column("baseline_period", "Baseline period", 12),
-        Column("value_last_year", f"Value {period.year_earlier()}", 12),
-        Column("value_previous", f"Value {period.previous()}", 12),
-        Column("value", "This period's value", 12, True, "This period's value, as a number."),
-        Column("numerator", "Numerator", 12, True, "For rates only: the count on top."),
-        Column("denominator", "Denominator", 12, True, "For rates only: the count underneath."),
-        Column("target", "Target", 11, True, "This period's target (pre-filled from the plan where it sets one)."),
-        Column("data_status", "Data status", 15, True, "Final, Provisional or Not yet available."),
-        Column("reason", "Reason if no value", 28, True, "Required when there is no value."),
-        Column("data_period", "Period the data covers", 13, True, "e.g. 2024/25 for an annual figure published late."),
-        Column("commentary", "Commentary", 40, True, "Required for a Red rating: what is happening and what is being done."),
-        Column("rag_preview", "RAG preview", 13),
-        Column("range_low", "Range low", 8),
-        Column("range_high", "Range high", 8),
-        Column("tolerance", "Amber tolerance", 8),
+        Column("baseline", "Baseline", 10),
+        Column("baseline_period", "Baseline period", 10),
+        Column("sub_outcome", "Sub-outcome", 36),
+        Column("aim", "Aim", 60),
     ]
 
 
 COMMITMENT_COLUMNS = [
-    Column("id", "ID", 10),
-    Column("commitment", "Commitment", 60),
-    Column("sub_outcome", "Sub-outcome", 28),
-    Column("aim", "Aim", 32),
+    Column("id", "ID", 7),
+    Column("commitment", "Commitment", 19),
+    Column("lead_officer", "Lead officer", 10, True, "Name of the officer accountable."),
+    Column("status", "Status", 10, True, "Choose from the list."),
+    Column("percent_complete", "% complete", 7, True, "0% to 100%."),
+    Column("start_date", "Start date", 10, True, "dd/mm/yyyy"),
+    Column("target_date", "Target date", 10, True, "dd/mm/yyyy"),
+    Column("completion_date", "Completion date", 10, True, "dd/mm/yyyy, when Completed."),
+    Column("milestone", "Milestone this period", 12, True, ""),
+    Column("achievements", "Achievements", 15, True, ""),
+    Column("challenges", "Challenges", 15, True,
+           "Required for Major disruption and Deferred; explains a target date that has passed."),
+    Column("priorities", "Priorities for the next six months", 12, True, ""),
+    Column("checks", "Checks", 16),
+    Column("sub_outcome", "Sub-outcome", 36),
+    Column("aim", "Aim", 60),
     Column("role", "Council role", 10),
-    Column("lead_officer", "Lead officer", 20, True, "Name of the officer accountable."),
-    Column("status", "Status", 17, True, "Choose from the list."),
-    Column("percent_complete", "% complete", 10, True, "0% to 100%."),
-    Column("start_date", "Start date", 12, True, "dd/mm/yyyy"),
-    Column("target_date", "Target date", 12, True, "dd/mm/yyyy"),
-    Column("completion_date", "Completion date", 12, True, "dd/mm/yyyy, when Completed."),
-    Column("milestone", "Milestone this period", 36, True, ""),
-    Column("achievements", "Achievements", 40, True, ""),
-    Column("challenges", "Challenges", 40, True, "Required for Major disruption."),
-    Column("priorities", "Priorities for the next six months", 40, True, ""),
-    Column("checks", "Checks", 34),
 ]
-HIDDEN_INDICATOR_KEYS = ("range_low", "range_high", "tolerance")
+TEXT_KEYS = ("data_period", "data_status", "reason", "commentary", "lead_officer", "status", "milestone", "achievements",
+             "challenges", "priorities")
 CARRIED = ("lead_officer", "status", "percent_complete", "start_date", "target_date", "completion_date", "priorities")
-
-
-def col_letter(columns: Sequence[Column], key: str) -> str:
-    from openpyxl.utils import get_column_letter
-
-    return get_column_letter([c.key for c in columns].index(key) + 1)
 
 
 @dataclass
@@ -171,34 +187,6 @@ def default_data_period(ind: Indicator, period: Period, cutoff_days: int) -> str
     return str(p if p.end <= available else p.previous())
 
 
-def rag_formula(row: int, cols: Sequence[Column]) -> str:
-    """Native RAG preview. Tolerance is a fraction of the target; range bands widen by the same share."""
-    v, t, pol = (f"{col_letter(cols, k)}{row}" for k in ("value", "target", "polarity"))
-    lo, hi, tol = (f"{col_letter(cols, k)}{row}" for k in ("range_low", "range_high", "tolerance"))
-    higher = f'IF({v}>={t},"Green",IF({v}>={t}-ABS({t})*{tol},"Amber","Red"))'
-    lower = f'IF({v}<={t},"Green",IF({v}<={t}+ABS({t})*{tol},"Amber","Red"))'
-    within = (f'IF(AND({v}>={lo},{v}<={hi}),"Green",'
-              f'IF(AND({v}>={lo}-ABS({lo})*{tol},{v}<={hi}+ABS({hi})*{tol}),"Amber","Red"))')
-    return (
-        f'=IF({pol}="Data only","Data only",IF({v}="","No value",IF(NOT(ISNUMBER({v})),"Check value",'
-        f'IF({pol}="Within a range",{within},IF({t}="","No target",IF(NOT(ISNUMBER({t})),"Check target",'
-        f'IF({pol}="Higher is better",{higher},{lower})))))))'
-    )
-
-
-def commitment_checks_formula(row: int) -> str:
-    c = {k: f"{col_letter(COMMITMENT_COLUMNS, k)}{row}" for k in
-         ("status", "percent_complete", "completion_date", "challenges", "target_date")}
-    return (
-        f'=IF(AND({c["status"]}="Completed",OR({c["completion_date"]}="",{c["percent_complete"]}<1)),'
-        f'"Completed needs a completion date and 100%",'
-        f'IF(AND({c["status"]}="Major disruption",{c["challenges"]}=""),"Explain the disruption under Challenges",'
-        f'IF(AND({c["status"]}<>"Completed",{c["status"]}<>"Deferred",{c["target_date"]}<>"",'
-        f'{c["target_date"]}<TODAY()),"Target date has passed: update it or explain",'
-        f'IF({c["status"]}="","Choose a status","OK"))))'
-    )
-
-
 def _number_rule(ind: Indicator) -> tuple[str, str, str | None, str | None, str]:
     """(validation type, operator, formula1, formula2, number format) for an indicator's value cell."""
     fmt = "#,##0" if ind.decimals == 0 else "#,##0." + "0" * ind.decimals
@@ -219,100 +207,6 @@ def _value_prompt(ind: Indicator) -> str:
     return f"Type a number ({UNIT_LABELS[ind.unit]}), without commas or units."
 
 
-class _Styles:
-    """Named styles made once per workbook; per-cell style objects are what makes openpyxl slow."""
-
-    def __init__(self, wb: Workbook) -> None:
-        from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Protection, Side
-
-        thin = Side(style="thin", color="BFBFBF")
-        border = Border(left=thin, right=thin, top=thin, bottom=thin)
-        wrap = Alignment(wrap_text=True, vertical="top")
-
-        def add(name: str, fill: str, locked: bool, bold: bool = False, color: str = "000000") -> str:
-            st = NamedStyle(name=name, font=Font(name="Arial", size=10, bold=bold, color=color),
-                            fill=PatternFill("solid", fgColor=fill), border=border, alignment=wrap,
-                            protection=Protection(locked=locked))
-            wb.add_named_style(st)
-            return name
-
-        self.header = add("pr_header", HEADER_FILL, True, bold=True, color="FFFFFF")
-        self.locked = add("pr_locked", LOCKED_FILL, True)
-        self.input = add("pr_input", INPUT_FILL, False)
-        self.na = add("pr_na", NA_FILL, True)
-
-
-def _protect(ws: Worksheet, password: str) -> None:
-    p = ws.protection
-    p.sheet = True
-    p.formatCells = p.formatColumns = p.formatRows = False  # allow resizing, widths and row heights
-    p.insertRows = p.deleteRows = p.insertColumns = p.deleteColumns = p.sort = True
-    p.autoFilter = False
-    p.selectLockedCells = p.selectUnlockedCells = False
-    if password:
-        p.password = password
-
-
-def _sheet_banner(ws: Worksheet, title: str, subtitle: str, hint: str, width: int) -> None:
-    from openpyxl.styles import Font
-
-    ws["A1"] = title
-    ws["A1"].font = Font(name="Arial", size=14, bold=True, color=HEADER_FILL)
-    ws["A2"] = subtitle
-    ws["A2"].font = Font(name="Arial", size=11, bold=True)
-    ws["A3"] = hint
-    ws["A3"].font = Font(name="Arial", size=10, italic=True, color="595959")
-    for r in (1, 2, 3):
-        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=min(width, 8))
-
-
-def _write_header(ws: Worksheet, columns: Sequence[Column], styles: _Styles) -> None:
-    for ci, col in enumerate(columns, 1):
-        cell = ws.cell(HEADER_ROW, ci, col.header)
-        cell.style = styles.header
-        ws.column_dimensions[cell.column_letter].width = col.width
-    ws.row_dimensions[HEADER_ROW].height = 30
-
-
-def _finish_sheet(ws: Worksheet, columns: Sequence[Column], n_rows: int, table_name: str, password: str) -> None:
-    from openpyxl.worksheet.table import Table, TableStyleInfo
-
-    from plan_reports.xlsxout import fit_rows
-
-    fit_rows(ws, [c.width for c in columns], range(FIRST_ROW, FIRST_ROW + n_rows), min_lines=2)
-    last = FIRST_ROW + max(n_rows, 1) - 1
-    ref = f"A{HEADER_ROW}:{col_letter(columns, columns[-1].key)}{last}"
-    table = Table(displayName=table_name, ref=ref)
-    table.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=False)
-    ws.add_table(table)
-    ws.freeze_panes = f"C{FIRST_ROW}"
-    ws.sheet_view.zoomScale = 90
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A3
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    ws.print_options.gridLines = False
-    _protect(ws, password)
-
-
-def _add_validation(ws: Worksheet, cells: Iterable[str], kind: str, *, operator: str | None = None,
-                    formula1: str | None = None, formula2: str | None = None, title: str, prompt: str,
-                    error: str, allow_blank: bool = True) -> None:
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    cells = list(cells)
-    if not cells:
-        return
-    dv = DataValidation(type=kind, operator=operator, formula1=formula1, formula2=formula2, allow_blank=allow_blank,
-                        showInputMessage=True, showErrorMessage=True, promptTitle=title[:32], prompt=prompt[:255],
-                        errorTitle=title[:32], error=error[:255], errorStyle="stop")
-    for c in cells:
-        dv.add(c)
-    ws.add_data_validation(dv)
-
-
 def _instructions(ws: Worksheet, cfg: Config, plan: Plan, dept_id: str, period: Period, counts: tuple[int, int]) -> None:
     from openpyxl.styles import Alignment, Font
 
@@ -330,66 +224,99 @@ def _instructions(ws: Worksheet, cfg: Config, plan: Plan, dept_id: str, period: 
               "Save it as .xlsx with its file name unchanged; do not copy sheets into another workbook."),
         ("h", "Indicators sheet"),
         ("p", f"{counts[0]} indicator(s) your department owns. Grey columns are context and are locked. "
-              "White columns are for you: the value for this period, the numerator and denominator for rates, "
-              "the target, the data status and, if there is no value, the reason. Type numbers only: no %, commas, "
-              "units or text such as n/a. Percentages are typed as 45.2 for 45.2%."),
+              "White columns are for you: the period the data covers, this period's value, the target, the data "
+              "status and, if there is no value, the reason; commentary. For rates, the numerator and denominator "
+              "are to the right of Checks. Type numbers only: no %, commas, units or text such as n/a. "
+              "Percentages are typed as 45.2 for 45.2%."),
+        ("p", "'Same period a year earlier' and 'Period before' are for the period the data covers, not for this "
+              "reporting round: an annual figure published late is compared with the year before it."),
         ("p", "Data status: Final (published or signed off), Provisional (may be revised), "
               "Not yet available (give the reason and when it is expected)."),
-        ("p", "RAG preview is worked out for you from the value, the target and the polarity: Green on or "
-              "better than target, Amber within the tolerance of it, Red otherwise. Red needs commentary. "
-              "The performance team's scoring is final and may use further rules."),
+        ("p", "RAG preview uses the same rules as the Outcome Board's rating, shown for each indicator under "
+              "'How it is rated' (to the right): the tolerance, a floor standard, or improvement on the same period "
+              "a year earlier; ranges are shown too. Red needs commentary."),
+        ("p", "Checks says in words what is missing or looks wrong as you type. Red 'Fix:' will be rejected when "
+              "you return the tracker; amber 'Check:' or 'To do:' needs a look; green 'OK' means nothing was found."),
         ("h", "Commitments sheet"),
         ("p", f"{counts[1]} commitment(s) your department leads. For each: the lead officer, a status from the list, "
               "% complete, the dates (dd/mm/yyyy), this period's milestone, achievements, challenges and "
-              "priorities for the next six months. The Checks column tells you what is missing."),
+              "priorities for the next six months. Checks tells you what is missing or inconsistent; a target date "
+              "that has passed is fine once Challenges explains the delay."),
         ("h", "What the statuses mean"),
         *[("p", f"{k}: {v}") for k, v in STATUS_MEANINGS.items()],
         ("h", "Please do not"),
         ("p", "Add, delete or reorder rows or columns, rename sheets, or paste over the grey cells. "
               "Paste values only (Paste Special > Values) so the dropdowns and checks keep working."),
+        ("h", "Printing"),
+        ("p", "Each sheet prints on A4 landscape, fitted to the page width, with the headings on every page. "
+              "The context columns to the right of Checks do not print."),
         ("h", "Contact"),
         ("p", f"Questions: {dept.contact.name} ({dept.contact.email}) or {team.name} ({team.email})."),
     ]
-    ws.column_dimensions["A"].width = 110
+    ws.column_dimensions["A"].width = 78
     for r, (kind, text) in enumerate(rows, 1):
         cell = ws.cell(r, 1, text)
         size = {"title": 16, "sub": 12, "h": 12}.get(kind, 10)
         cell.font = Font(name="Arial", size=size, bold=kind in ("title", "sub", "h"),
                          color=HEADER_FILL if kind in ("title", "h") else "000000")
         cell.alignment = Alignment(wrap_text=True, vertical="top")
+        per_line = 86 * 10 / size * (0.9 if cell.font.b else 1)  # characters of Arial to a line of this width
+        lines = max(1, -(-len(text) // int(per_line)))
+        ws.row_dimensions[r].height = lines * size * 1.3 + (10 if kind in ("h", "title") else 4)
     ws.sheet_view.showGridLines = False
     ws.page_setup.orientation = "portrait"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_area = f"A1:A{len(rows)}"
+    ws.page_margins.left = ws.page_margins.right = 0.5
+    ws.page_margins.top, ws.page_margins.bottom = 0.6, 0.7
 
 
-def _indicators_sheet(ws: Worksheet, styles: _Styles, plan: Plan, items: list[tuple[str, Indicator]], period: Period,
-                      prefill: Prefill, tolerance: float, cutoff_days: int, dept_name: str, password: str) -> None:
+def _history(prefill: Prefill, ind: Indicator, data_period: Period, period: Period) -> tuple[float | None, float | None]:
+    """(same period a year earlier, period before), of the period the data covers: the scorer's comparison points.
+
+    History keyed by reporting round (last period's returns) is used for a lagged figure of the same frequency.
+    """
+    def get(p: Period, by_round: Period) -> float | None:
+        v = prefill.values.get((ind.id, str(p)))
+        if v is None and p != by_round and data_period.kind == period.kind:
+            v = prefill.values.get((ind.id, str(by_round)))
+        return v
+
+    return get(data_period.year_earlier(), period.year_earlier()), get(data_period.previous(), period.previous())
+
+
+def _indicators_sheet(ws: Worksheet, styles: Styles, cfg: Config, plan: Plan, items: list[tuple[str, Indicator]],
+                      period: Period, prefill: Prefill, dept_name: str, today: date) -> dict[str, Any]:
     from openpyxl.formatting.rule import FormulaRule
     from openpyxl.styles import Font, PatternFill
 
     cols = indicator_columns(period)
     keys = [c.key for c in cols]
-    _sheet_banner(ws, "Indicators", f"{dept_name} - {period.label}",
-                  "Fill the white cells. Grey cells are locked context. Hover over a white cell for guidance.", len(cols))
-    _write_header(ws, cols, styles)
+    sheet_banner(ws, "Indicators", f"{dept_name} - {period.label}",
+                  "Fill the white cells. Grey cells are locked context. Hover over a white cell for guidance. "
+                  "Rates: numerator and denominator are to the right of Checks.", keys.index(LAST_PRINTED) + 1)
+    write_header(ws, cols, styles)
     rules: dict[tuple[str, str, str | None, str | None, str], list[str]] = {}
     L = {k: col_letter(cols, k) for k in keys}
+    cached: dict[str, Any] = {}
     for r, (sub_title, ind) in enumerate(items, FIRST_ROW):
         base = ind.baselines[-1] if ind.baselines else None
+        data_period = default_data_period(ind, period, cfg.calendar.board_meeting_days_after_period_end)
+        last_year, previous = _history(prefill, ind, Period.parse(data_period), period)
+        rule = cfg.scoring.rag.rule_for(ind.id)
         ctx: dict[str, Any] = {
             "id": ind.id, "name": ind.name, "sub_outcome": sub_title, "aim": plan.aim_text(ind.aim),
             "unit": UNIT_LABELS[ind.unit], "polarity": POLARITY_LABELS[ind.polarity],
             "frequency": FREQUENCY_LABELS[ind.frequency], "statutory": "Yes" if ind.statutory else "No",
             "baseline": base.value if base else None, "baseline_period": base.period if base else None,
-            "value_last_year": prefill.values.get((ind.id, str(period.year_earlier()))),
-            "value_previous": prefill.values.get((ind.id, str(period.previous()))),
-            "target": target_for(ind, period), "data_period": default_data_period(ind, period, cutoff_days),
+            "value_last_year": last_year, "value_previous": previous, "rule": preview.rule_text(ind, rule),
+            "target": target_for(ind, period), "data_period": data_period,
             "range_low": ind.range.low if ind.range else None, "range_high": ind.range.high if ind.range else None,
-            "tolerance": tolerance,
         }
-        rule = _number_rule(ind)
+        number = _number_rule(ind)
         for ci, col in enumerate(cols, 1):
             cell = ws.cell(r, ci)
             if col.key in ctx and ctx[col.key] is not None:
@@ -400,50 +327,58 @@ def _indicators_sheet(ws: Worksheet, styles: _Styles, plan: Plan, items: list[tu
             else:
                 cell.style = styles.input if col.input else styles.locked
             if col.key in ("baseline", "value_last_year", "value_previous", "value", "target", "range_low", "range_high"):
-                cell.number_format = rule[4]
-        ws[f"{L['tolerance']}{r}"].number_format = "0%"
-        ws[f"{L['rag_preview']}{r}"] = rag_formula(r, cols)
+                cell.number_format = number[4]
+            elif col.key in TEXT_KEYS:
+                cell.number_format = "@"
+        rag = preview.preview_expr(ind, rule)
+        check = preview.indicator_checks_expr(ind, DATA_STATUSES, data_period)
+        ws[f"{L['rag_preview']}{r}"] = preview.render(rag, L, r)
         ws[f"{L['rag_preview']}{r}"].font = Font(name="Arial", size=10, bold=True)
-        rules.setdefault(rule, []).append(f"{L['value']}{r}")
-        rules.setdefault(rule, []).append(f"{L['target']}{r}")
+        ws[f"{L['checks']}{r}"] = preview.render(check, L, r)
+        env = {**ctx, "rag_preview": preview.evaluate(rag, ctx, today)}
+        cached[f"{L['rag_preview']}{r}"] = env["rag_preview"]
+        cached[f"{L['checks']}{r}"] = preview.evaluate(check, env, today)
+        rules.setdefault(number, []).append(f"{L['value']}{r}")
+        rules.setdefault(number, []).append(f"{L['target']}{r}")
         if ind.rate:
             ws[f"{L['numerator']}{r}"].number_format = ws[f"{L['denominator']}{r}"].number_format = "#,##0.##"
     last = FIRST_ROW + len(items) - 1
     for (kind, op, f1, f2, _), cells in rules.items():
         sample = next(i for _, i in items if _number_rule(i)[:4] == (kind, op, f1, f2))
-        _add_validation(ws, cells, kind, operator=op, formula1=f1, formula2=f2, title="A number",
+        add_validation(ws, cells, kind, operator=op, formula1=f1, formula2=f2, title="A number",
                         prompt=_value_prompt(sample), error=_value_prompt(sample) + " Leave it blank if there is no value yet.")
     rate_rows = [r for r, (_, i) in enumerate(items, FIRST_ROW) if i.rate]
     for key in ("numerator", "denominator"):
-        _add_validation(ws, [f"{L[key]}{r}" for r in rate_rows], "decimal", operator="greaterThanOrEqual", formula1="0",
+        add_validation(ws, [f"{L[key]}{r}" for r in rate_rows], "decimal", operator="greaterThanOrEqual", formula1="0",
                         title=key.title(), prompt=f"The {key} of the rate, as a number of 0 or more.",
                         error=f"The {key} must be a number of 0 or more.")
     if items:
-        _add_validation(ws, [f"{L['data_status']}{FIRST_ROW}:{L['data_status']}{last}"], "list",
+        add_validation(ws, [f"{L['data_status']}{FIRST_ROW}:{L['data_status']}{last}"], "list",
                         formula1=f"={SHEET_LISTS}!$A$2:$A${1 + len(DATA_STATUSES)}", title="Data status",
                         prompt="Final, Provisional or Not yet available.", error="Choose Final, Provisional or Not yet available.")
         for key, limit, prompt in (("reason", 500, "Why there is no value, and when it is expected."),
                                    ("data_period", 20, "The period the figure covers, e.g. 2024/25 or 2025/26-Q1."),
                                    ("commentary", 2000, "What the figure shows and what is being done (required for Red).")):
-            _add_validation(ws, [f"{L[key]}{FIRST_ROW}:{L[key]}{last}"], "textLength", operator="lessThanOrEqual",
+            add_validation(ws, [f"{L[key]}{FIRST_ROW}:{L[key]}{last}"], "textLength", operator="lessThanOrEqual",
                             formula1=str(limit), title="Text", prompt=prompt, error=f"Keep this under {limit} characters.")
-        rag = f"{L['rag_preview']}{FIRST_ROW}:{L['rag_preview']}{last}"
+        rag_rng = f"{L['rag_preview']}{FIRST_ROW}:{L['rag_preview']}{last}"
         for text, color in RAG_FILLS.items():
-            ws.conditional_formatting.add(rag, FormulaRule(formula=[f'${L["rag_preview"]}{FIRST_ROW}="{text}"'],
-                                                           fill=PatternFill("solid", fgColor=color, bgColor=color)))
-    for key in HIDDEN_INDICATOR_KEYS:
-        ws.column_dimensions[L[key]].hidden = True
-    _finish_sheet(ws, cols, len(items), "Indicators", password)
+            ws.conditional_formatting.add(rag_rng, FormulaRule(formula=[f'${L["rag_preview"]}{FIRST_ROW}="{text}"'],
+                                                               fill=PatternFill("solid", fgColor=color, bgColor=color)))
+        check_colours(ws, f"{L['checks']}{FIRST_ROW}:{L['checks']}{last}", f"${L['checks']}{FIRST_ROW}")
+    return cached
 
 
-def _commitments_sheet(ws: Worksheet, styles: _Styles, plan: Plan, items: list[tuple[str, Any]], period: Period,
-                       prefill: Prefill, dept_name: str, password: str) -> None:
+def _commitments_sheet(ws: Worksheet, styles: Styles, cfg: Config, plan: Plan, items: list[tuple[str, Any]],
+                       period: Period, prefill: Prefill, dept_name: str, today: date) -> dict[str, Any]:
     cols = COMMITMENT_COLUMNS
     L = {c.key: col_letter(cols, c.key) for c in cols}
-    _sheet_banner(ws, "Commitments", f"{dept_name} - {period.label}",
+    sheet_banner(ws, "Commitments", f"{dept_name} - {period.label}",
                   "One row per commitment your department leads. The Checks column shows what still needs attention.",
-                  len(cols))
-    _write_header(ws, cols, styles)
+                  [c.key for c in cols].index(LAST_PRINTED) + 1)
+    write_header(ws, cols, styles)
+    check = preview.commitment_checks_expr(COMMITMENT_STATUSES, period.end, cfg.scoring.commitments.behind_margin_pct)
+    cached: dict[str, Any] = {}
     for r, (sub_title, c) in enumerate(items, FIRST_ROW):
         carried = prefill.commitments.get(c.id, {})
         ctx: dict[str, Any] = {"id": c.id, "commitment": c.text, "sub_outcome": sub_title, "aim": plan.aim_text(c.aim),
@@ -454,27 +389,31 @@ def _commitments_sheet(ws: Worksheet, styles: _Styles, plan: Plan, items: list[t
         for ci, col in enumerate(cols, 1):
             cell = ws.cell(r, ci, ctx.get(col.key))
             cell.style = styles.input if col.input else styles.locked
+            if col.key in TEXT_KEYS:
+                cell.number_format = "@"
         ws[f"{L['percent_complete']}{r}"].number_format = "0%"
         for k in ("start_date", "target_date", "completion_date"):
             ws[f"{L[k]}{r}"].number_format = "dd/mm/yyyy"
-        ws[f"{L['checks']}{r}"] = commitment_checks_formula(r)
+        ws[f"{L['checks']}{r}"] = preview.render(check, L, r)
+        cached[f"{L['checks']}{r}"] = preview.evaluate(check, ctx, today)
     last = FIRST_ROW + max(len(items), 1) - 1
     col = lambda k: [f"{L[k]}{FIRST_ROW}:{L[k]}{last}"]  # noqa: E731
     n_status = len(COMMITMENT_STATUSES)
-    _add_validation(ws, col("status"), "list", formula1=f"={SHEET_LISTS}!$B$2:$B${1 + n_status}", title="Status",
+    add_validation(ws, col("status"), "list", formula1=f"={SHEET_LISTS}!$B$2:$B${1 + n_status}", title="Status",
                     prompt="Choose: " + ", ".join(COMMITMENT_STATUSES) + ".", error="Choose a status from the list.")
-    _add_validation(ws, col("percent_complete"), "decimal", operator="between", formula1="0", formula2="1",
+    add_validation(ws, col("percent_complete"), "decimal", operator="between", formula1="0", formula2="1",
                     title="% complete", prompt="From 0% to 100%. Type 45% (or 0.45).", error="% complete is from 0% to 100%.")
     for k in ("start_date", "target_date", "completion_date"):
-        _add_validation(ws, col(k), "date", operator="between", formula1="DATE(2015,1,1)", formula2="DATE(2040,12,31)",
+        add_validation(ws, col(k), "date", operator="between", formula1="DATE(2015,1,1)", formula2="DATE(2040,12,31)",
                         title="Date", prompt="A date as dd/mm/yyyy, e.g. 31/03/2026.",
                         error="Type a real date as dd/mm/yyyy, between 2015 and 2040.")
     for k, limit in (("lead_officer", 100), ("milestone", 1000), ("achievements", 2000), ("challenges", 2000),
                      ("priorities", 2000)):
-        _add_validation(ws, col(k), "textLength", operator="lessThanOrEqual", formula1=str(limit), title="Text",
+        add_validation(ws, col(k), "textLength", operator="lessThanOrEqual", formula1=str(limit), title="Text",
                         prompt=next(c.note for c in cols if c.key == k) or "Plain text.",
                         error=f"Keep this under {limit} characters.")
-    _finish_sheet(ws, cols, len(items), "Commitments", password)
+    check_colours(ws, col("checks")[0], f"${L['checks']}{FIRST_ROW}")
+    return cached
 
 
 def _lists_sheet(wb: Workbook) -> None:
@@ -520,30 +459,49 @@ def _lock_structure(wb: Workbook, password: str) -> None:
 
 def build_tracker(cfg: Config, plan: Plan, dept_id: str, period: Period, prefill: Prefill | None = None,
                   generated_at: datetime | None = None, team: str = "") -> Workbook:
-    """The whole workbook in memory: pure apart from the clock, which callers may pin."""
+    """The whole workbook in memory: pure apart from the clock, which callers may pin.
+
+    The formulas' values as generated are kept on `wb.pr_cached`; `save_tracker` writes them into the file.
+    """
     from openpyxl import Workbook
 
     prefill = prefill or Prefill()
     dept = cfg.organisation.department(dept_id)
     inds, comms = _department_items(plan, dept_id)
     password = cfg.settings.tracker.protection_password
+    when = generated_at or datetime.now(UTC)
     wb = Workbook()
-    styles = _Styles(wb)
+    styles = Styles(wb)
     ws = wb.active
     ws.title = SHEET_INSTRUCTIONS
     _instructions(ws, cfg, plan, dept_id, period, (len(inds), len(comms)))
-    _indicators_sheet(wb.create_sheet(SHEET_INDICATORS), styles, plan, inds, period, prefill,
-                      cfg.settings.tracker.rag_preview_tolerance, cfg.calendar.board_meeting_days_after_period_end,
-                      dept.name, password)
-    _commitments_sheet(wb.create_sheet(SHEET_COMMITMENTS), styles, plan, comms, period, prefill, dept.name, password)
+    footer = f"{dept.name} - {period.label}"
+    set_footer(ws, footer)
+    cached: dict[str, dict[str, Any]] = {}
+    for name, make, items in ((SHEET_INDICATORS, _indicators_sheet, inds), (SHEET_COMMITMENTS, _commitments_sheet, comms)):
+        sheet = wb.create_sheet(name)
+        cached[name] = make(sheet, styles, cfg, plan, items, period, prefill, dept.name, when.date())  # type: ignore[operator]
+        finish_sheet(sheet, indicator_columns(period) if name == SHEET_INDICATORS else COMMITMENT_COLUMNS, len(items),
+                      name, password, footer, cached[name])
     _lists_sheet(wb)
-    stamp = (generated_at or datetime.now(UTC)).replace(microsecond=0).isoformat()
+    stamp = when.replace(microsecond=0).isoformat()
     _metadata(wb, TrackerMeta(cfg.settings.tracker.template_version, plan.id, dept_id, str(period), stamp,
                               cfg.config_hash, team))
     _lock_structure(wb, password)
-    wb.active = 1
-    wb.calculation.fullCalcOnLoad = True  # no cached values are written: ask Excel to calculate on open
+    wb.active = 0  # opens on the Instructions
+    wb.calculation.fullCalcOnLoad = True  # the cached values are as generated: Excel recalculates on open
+    wb.pr_cached = cached  # type: ignore[attr-defined]
     return wb
+
+
+def save_tracker(wb: Workbook, path: Path) -> None:
+    """Save, with every formula's value as generated (for Protected View) and data rows free to grow."""
+    wb.save(path)
+    cached: dict[str, dict[str, Any]] = getattr(wb, "pr_cached", {})
+    parts = {f"xl/worksheets/sheet{i}.xml": name for i, name in enumerate(wb.sheetnames, 1)}
+    rows = {part: range(FIRST_ROW, wb[name].max_row + 1) for part, name in parts.items()
+            if name in (SHEET_INDICATORS, SHEET_COMMITMENTS)}
+    preview.write_cached_values(path, {part: cached[name] for part, name in parts.items() if name in cached}, rows)
 
 
 def plan_prefill(plan: Plan, dept_id: str, history: Mapping[tuple[str, str], float] | None = None,
@@ -558,12 +516,21 @@ def plan_prefill(plan: Plan, dept_id: str, history: Mapping[tuple[str, str], flo
     return Prefill(values, dict(carried or {}))
 
 
-def store_prefill(con: Any, plan: Plan, dept_id: str, period: Period) -> Prefill:
-    """Roll forward from the history store: history for context, last known commitment updates carried over."""
-    from plan_reports.store import indicator_values
+def store_prefill(con: Any, plan: Plan, dept_id: str, period: Period, area_code: str | None = None) -> Prefill:
+    """Roll forward from the history store: values by the period they cover, as the scorer reads them (published
+    figures for the council's area, then returns up to last period, the latest report of a period winning), and the
+    last known commitment updates."""
+    from plan_reports.store import area_values, indicator_values_through
 
-    rows = indicator_values(con, [str(period.previous()), str(period.year_earlier())])
-    history = {key: row["value"] for key, row in rows.items() if row["value"] is not None}
+    mine = [i.id for _, _, i in plan.indicators() if i.department == dept_id]
+    history: dict[tuple[str, str], float] = {}
+    for ind_id in mine if area_code else ():
+        history.update({(ind_id, r["period"]): r["value"] for r in area_values(con, ind_id)
+                        if r["area_code"] == area_code and r["value"] is not None})
+    wanted = set(mine)
+    for r in indicator_values_through(con, str(period.previous())):
+        if r["indicator_id"] in wanted and r["value"] is not None:
+            history[(r["indicator_id"], r["data_period"] or r["period"])] = r["value"]
     carried: dict[str, dict[str, Any]] = {}
     q = ("SELECT c.* FROM commitment_updates c JOIN current_submissions s ON s.id = c.submission_id "
          "WHERE c.period < ? AND s.department = ? ORDER BY c.period, s.id")
@@ -582,8 +549,9 @@ def carried_update(update: Mapping[str, Any]) -> dict[str, Any]:
 def write_trackers(cfg: Config, period: Period, out: Path, departments: Sequence[str] | None = None,
                    generated_at: datetime | None = None, store: Path | None = None, teams: int | None = None,
                    prefills: Mapping[str, Prefill] | None = None) -> list[Path]:
-    """Write one tracker per department (or per team), rolled forward from `prefills`, else the store, else the plan."""
-    """Write one tracker per department; each file appears whole or not at all."""
+    """Write one tracker per department (or per team), rolled forward from `prefills`, else the store, else the plan.
+
+    Each file appears whole or not at all."""
     plan = cfg.plan_for_period(period)
     dept_ids = list(departments) if departments else [d.id for d in cfg.organisation.departments]
     unknown = [d for d in dept_ids if d not in {x.id for x in cfg.organisation.departments}]
@@ -603,11 +571,12 @@ def write_trackers(cfg: Config, period: Period, out: Path, departments: Sequence
     prefills = dict(prefills or {})
     for dept_id, team in jobs:
         if dept_id not in prefills:
-            prefills[dept_id] = store_prefill(con, plan, dept_id, period) if con is not None else plan_prefill(plan, dept_id)
+            prefills[dept_id] = store_prefill(con, plan, dept_id, period, cfg.organisation.council.area_code) \
+                if con is not None else plan_prefill(plan, dept_id)
         wb = build_tracker(cfg, plan, dept_id, period, prefills[dept_id], generated_at, team)
         target = Path(out) / tracker_filename(dept_id, period, team)
         with atomic_path(target) as tmp:
-            wb.save(tmp)
+            save_tracker(wb, tmp)
         written.append(target)
     if con is not None:
         con.close()

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from plan_reports.store import ReturnStatus
 
 RAG_FILL = {"Green": "#C6EFCE", "Amber": "#FFEB9C", "Red": "#FFC7CE", "No data": "#D9D9D9", "No target": "#EDEDED",
-            "Data only": "#FFFFFF", "Insufficient data": "#D9D9D9", "Not rated": "#FFFFFF"}
+            "Data only": "#FFFFFF", "Check value": "#FFFFFF", "Insufficient data": "#D9D9D9", "Not rated": "#FFFFFF"}
 HEADER_FILL = "#1F4E79"
 
 

@@ -1,9 +1,18 @@
-"""Read submitted workbooks safely and fast.
+"""Read submitted workbooks safely: decide with real parsers whether a file may go to calamine, then read it.
 
-Defences come before any fast read: python-calamine aborts the whole process on some crafted files (a cell at
-XFD1048576), so the package is checked first from its bytes, with bounded decompression and without an XML parser
-(no entity expansion is possible). Then one text pass over each sheet's XML finds formulas, error cells, merged
-ranges and the true extent of the sheet; calamine reads the values. Nothing is ever written back.
+python-calamine aborts the whole process on some crafted files (a cell at XFD1048576), so nothing reaches it until
+the package has passed these checks, all made with the standard library's own parsers:
+
+- `zipfile` opens the package; every part is read with a bounded `read(limit + 1)`, with limits on the file size,
+  the number of parts, each part's and the total expanded size, and the compression ratio. zipfile also refuses a
+  local header whose name differs from the central directory's, and checks each part's CRC; duplicate part names,
+  which make "which one does the reader take?" ambiguous, are refused here.
+- every XML part is tokenized by expat, which is stopped at any DOCTYPE or entity declaration, wherever it is;
+- the extent of each sheet comes from the parsed cells: their `r` attributes, or the position a cell without one
+  takes after its neighbour, so quoting or spacing an attribute cannot hide a far-away cell.
+
+The same expat pass collects formulas, error cells and merged ranges. This runs in an isolated worker process (see
+`workers`), so even a reader crash costs only that file. Nothing is ever written back.
 """
 
 from __future__ import annotations
@@ -11,23 +20,26 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-import struct
+import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
+from xml.parsers import expat
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_TOTAL_UNCOMPRESSED = 250 * 1024 * 1024
 MAX_MEMBER_UNCOMPRESSED = 100 * 1024 * 1024
 MAX_RATIO = 200  # uncompressed/compressed for any member over 1 MB
 MAX_ENTRIES = 5_000
-MAX_ROWS = 99_999  # at most five digits: a reference with six is found by one regex search
+MAX_ROWS = 99_999
 MAX_COLS = 702  # ZZ: a reference with three column letters is beyond any tracker
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
+_XML_SUFFIXES = (".xml", ".rels", ".vml")
 
 
 class ReadProblem(Exception):
@@ -39,21 +51,23 @@ class ReadProblem(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SheetScan:
     name: str
     part: str
     state: str
-    formulas: dict[str, bytes] = field(default_factory=dict)  # raw XML text; see formula_text
+    formulas: dict[str, str] = field(default_factory=dict)  # cell -> formula text without "="
     errors: dict[str, str] = field(default_factory=dict)
     merged: tuple[str, ...] = ()
+    rows: int = 0  # the true extent, from the parsed cells
+    cols: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Package:
     path: Path
-    data: bytes = field(repr=False)
-    sha256: str
+    data: bytes = field(repr=False)  # a package of exactly the parts that were checked: all calamine ever reads
+    sha256: str  # of the file as submitted
     macro_enabled: bool
     sheets: dict[str, SheetScan]
     custom_props: dict[str, str]
@@ -80,23 +94,28 @@ def col_name(n: int) -> str:
 
 
 def split_ref(ref: str) -> tuple[int, int]:
+    """(row, column) of an A1 reference such as 'B12'; ValueError if it is not one."""
     m = _COL_RE.match(ref)
     if not m:
         raise ValueError(ref)
     return int(m.group(2)), col_index(m.group(1))
 
 
+def formula_text(text: str) -> str:
+    return "=" + text
+
+
 def _sniff(data: bytes, path: Path) -> None:
-    """Name what a non-zip file really is, so the message helps."""
+    """Name what a non-zip file really is, so the message helps (a classification, not a safety decision)."""
     if not data:
         raise ReadProblem("F001", "The file is empty (0 bytes). Save the workbook again and resend it.")
     if data.startswith(OLE_MAGIC):
-        if b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00i\x00o\x00n\x00I\x00n\x00f\x00o" in data[:2_000_000]:
+        if "EncryptionInfo".encode("utf-16-le") in data[:2_000_000]:
             raise ReadProblem("F007", "The workbook is password-protected (encrypted). Remove the password to open "
                                       "(File > Info > Protect Workbook > Encrypt with Password) and resend it.")
         raise ReadProblem("F006", "This is a legacy Excel 97-2003 (.xls) file. Open it in Excel and save it as an "
                                   "Excel Workbook (.xlsx), keeping the tracker's layout.")
-    if data.startswith(ZIP_MAGIC) or data.startswith(b"PK"):
+    if data.startswith(b"PK"):
         return
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if head.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml")) or b"<html" in head[:512]:
@@ -114,109 +133,97 @@ def _sniff(data: bytes, path: Path) -> None:
 
 
 class _Damaged(Exception):
-    """The zip structure is broken: a cut-off or corrupted file."""
+    """The package is broken or ambiguous: a cut-off or corrupted file, or one built to confuse readers."""
 
 
-class _Unsupported(Exception):
-    """A valid zip feature no workbook uses (encryption, zip64, other compression)."""
+def _bomb(what: str) -> ReadProblem:
+    return ReadProblem("F008", f"{what}, far beyond any real workbook: refused as a possible zip bomb.")
 
 
-class _Part(NamedTuple):
-    name: str
-    offset: int  # of the part's local header
-    packed: int
-    size: int
-    method: int
-    flags: int
-    crc: int
+class _Parts:
+    """The package's parts, each read once with a bounded read, counted against the total."""
 
-
-def _parts(data: bytes) -> dict[str, _Part]:
-    """The package's table of contents, read from its central directory: what zipfile reads, without its overhead."""
-    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 65_535))
-    if end < 0 or end + 22 > len(data):
-        raise _Damaged("no end-of-archive record")
-    count, cd_size, cd_offset = struct.unpack_from("<10xHLL", data, end)
-    if count > MAX_ENTRIES:
-        raise ReadProblem("F008", f"The package holds {count:,} parts; a workbook has a few dozen. Refused.")
-    if count == 0xFFFF or cd_offset == 0xFFFFFFFF:
-        raise _Unsupported("zip64 archive")
-    at = end - cd_size  # the directory ends where the end record starts, even with bytes prepended to the archive
-    shift = at - cd_offset
-    if shift < 0:
-        raise _Damaged("central directory outside the file")
-    parts: dict[str, _Part] = {}
-    for _ in range(count):
-        if data[at:at + 4] != b"PK\x01\x02" or at + 46 > end:
-            raise _Damaged("bad central directory entry")
-        flags, method, crc, packed, size, n_name, n_extra, n_comment, offset = struct.unpack_from(
-            "<8xHH4xLLLHHH8xL", data, at)
-        name = data[at + 46:at + 46 + n_name].decode("utf-8" if flags & 0x800 else "cp437")
-        parts[name] = _Part(name, offset + shift, packed, size, method, flags, crc)
-        at += 46 + n_name + n_extra + n_comment
-    return parts
-
-
-def _bounded_read(data: bytes, part: _Part) -> bytes:
-    """One part, inflated straight from the package bytes with its output capped, CRC-checked (a cut-off file fails)."""
-    name = part.name
-    if part.size > MAX_MEMBER_UNCOMPRESSED:
-        raise ReadProblem("F008", f"Part {name} would expand to {part.size:,} bytes: refused as a possible zip bomb.")
-    if part.flags & 0x1:
-        raise _Unsupported(f"part {name} is encrypted")
-    at = part.offset
-    if data[at:at + 4] != ZIP_MAGIC or at + 30 > len(data):
-        raise _Damaged(f"bad local header for {name}")
-    name_len, extra_len = struct.unpack_from("<HH", data, at + 26)
-    start = at + 30 + name_len + extra_len
-    raw = data[start:start + part.packed]
-    if part.method == 0:  # stored
-        out = raw
-    elif part.method == 8:  # deflated
+    def __init__(self, data: bytes) -> None:
         try:
-            out = zlib.decompressobj(-zlib.MAX_WBITS).decompress(raw, MAX_MEMBER_UNCOMPRESSED + 1)
-        except zlib.error as e:
+            self.zip = zipfile.ZipFile(io.BytesIO(data))
+            infos = self.zip.infolist()
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, KeyError) as e:
+            raise _Damaged(f"not a readable zip package: {e}") from e
+        if len(infos) > MAX_ENTRIES:
+            raise _bomb(f"The package holds {len(infos):,} parts (a workbook has a few dozen)")
+        self.infos: dict[str, zipfile.ZipInfo] = {}
+        for info in infos:
+            if info.filename in self.infos:
+                raise _Damaged(f"the package holds two parts named {info.filename}, so readers could disagree on it")
+            self.infos[info.filename] = info
+        declared = sum(i.file_size for i in infos)
+        if declared > MAX_TOTAL_UNCOMPRESSED:
+            raise _bomb(f"The package would expand to {declared:,} bytes")
+        self.total = 0
+        self.read: dict[str, bytes] = {}
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.infos
+
+    def get(self, name: str) -> bytes:
+        """One part's bytes, read at most once and never beyond the limits; zipfile checks the CRC and the name."""
+        if name in self.read:
+            return self.read[name]
+        info = self.infos[name]
+        if info.flag_bits & 0x1:
+            raise _Damaged(f"part {name} is encrypted")
+        try:
+            with self.zip.open(info) as f:
+                out = f.read(MAX_MEMBER_UNCOMPRESSED + 1)
+        except NotImplementedError as e:
+            raise _Damaged(f"part {name} uses a compression method no workbook uses ({e})") from e
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError) as e:
             raise _Damaged(f"part {name}: {e}") from e
-    else:
-        raise _Unsupported(f"part {name} uses compression method {part.method}")
-    if len(out) > MAX_MEMBER_UNCOMPRESSED:
-        raise ReadProblem("F008", f"Part {name} expands beyond {MAX_MEMBER_UNCOMPRESSED:,} bytes: refused as a possible zip bomb.")
-    if zlib.crc32(out) != part.crc:
-        raise _Damaged(f"bad CRC for part {name}")
-    if b"<!DOCTYPE" in out[:4096] or b"<!ENTITY" in out[:4096]:
-        raise ReadProblem("F009", f"Part {name} declares a DOCTYPE or XML entities, which Excel never writes; "
-                                  "refused as a possible XML entity attack.")
-    return out
+        if len(out) > MAX_MEMBER_UNCOMPRESSED:
+            raise _bomb(f"Part {name} expands beyond {MAX_MEMBER_UNCOMPRESSED:,} bytes")
+        if len(out) > 1_000_000 and len(out) > MAX_RATIO * max(info.compress_size, 1):
+            raise _bomb(f"Part {name} is compressed {len(out) // max(info.compress_size, 1):,} to 1")
+        self.total += len(out)
+        if self.total > MAX_TOTAL_UNCOMPRESSED:
+            raise _bomb(f"The package expands beyond {MAX_TOTAL_UNCOMPRESSED:,} bytes")
+        self.read[name] = out
+        return out
 
 
-def _check_sizes(parts: dict[str, _Part]) -> None:
-    total = 0
-    for p in parts.values():
-        total += p.size
-        if p.size > 1_000_000 and p.packed and p.size / p.packed > MAX_RATIO:
-            raise ReadProblem("F008", f"Part {p.name} is compressed {p.size // max(p.packed, 1):,} to 1, "
-                                      "far beyond any real workbook: refused as a possible zip bomb.")
-    if total > MAX_TOTAL_UNCOMPRESSED:
-        raise ReadProblem("F008", f"The package would expand to {total:,} bytes: refused as a possible zip bomb.")
+Start = Callable[[str, dict[str, str]], None]
 
 
-_ATTR_RE = re.compile(r'(\w+)="([^"]*)"')
-_SHEET_RE = re.compile(r"<(?:\w+:)?sheet\b([^>]*)/?>")
-_REL_RE = re.compile(r"<Relationship\b([^>]*)/?>")
-_PROP_RE = re.compile(r'<property\b[^>]*\bname="([^"]*)"[^>]*>\s*<vt:\w+\b[^>]*>([^<]*)</vt:\w+>', re.S)
-_MODIFIED_RE = re.compile(r"<dcterms:modified\b[^>]*>([^<]+)</dcterms:modified>")
-# A row past 99,999 or a column past ZZ. Starting with the literal r=" lets the regex engine skip ahead fast.
-_FAR_REF_RE = re.compile(rb'r="[A-Z]{0,3}[0-9]{6}|r="[A-Z]{3}')
-_F_RE = re.compile(rb"<f\b[^>]*?(?:/>|>([^<]*)</f>)")
-_ERROR_ATTRS_RE = re.compile(rb'<c\b([^>]*\bt="e"[^>]*)>')
-_REF_RE = re.compile(rb'\br="([A-Z]{1,3}[0-9]{1,7})"')
-_V_RE = re.compile(rb"<v>([^<]*)</v>")
-_MERGE_RE = re.compile(rb'<mergeCell\b[^>]*\bref="([A-Z0-9:]+)"')
-_DIM_RE = re.compile(rb'<dimension\b[^>]*\bref="([A-Z]{1,3}[0-9]{1,7})(?::([A-Z]{1,3})([0-9]{1,7}))?"')
+def _parse_xml(name: str, xml: bytes, start: Start | None = None, end: Callable[[str], None] | None = None,
+               text: Callable[[str], None] | None = None) -> None:
+    """Tokenize one XML part with expat, stopping at any DOCTYPE or entity declaration wherever it stands.
+
+    Element names reach the handlers without their namespace prefix ('x:c' -> 'c'), as some generators write them.
+    """
+    def refuse(*_: Any) -> None:
+        raise ReadProblem("F009", f"Part {name} declares a DOCTYPE or XML entities, which Excel never writes; refused "
+                                  "as a possible XML entity attack. Save the tracker from Excel again and resend it.")
+
+    p = expat.ParserCreate()
+    p.StartDoctypeDeclHandler = refuse
+    p.EntityDeclHandler = refuse
+    p.UnparsedEntityDeclHandler = refuse
+    p.NotationDeclHandler = refuse
+    p.ExternalEntityRefHandler = refuse
+    p.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    p.buffer_text = True
+    if start:
+        p.StartElementHandler = lambda tag, attrs: start(tag.rpartition(":")[2], attrs)
+    if end:
+        p.EndElementHandler = lambda tag: end(tag.rpartition(":")[2])
+    if text:
+        p.CharacterDataHandler = text
+    try:
+        p.Parse(xml, True)
+    except expat.ExpatError as e:
+        raise _Damaged(f"part {name} is not well-formed XML ({e})") from e
 
 
-def _unescape(s: str) -> str:
-    return s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&")
+_REF_RE = re.compile(r"^\$?([A-Z]{1,3})\$?([0-9]{1,7})$")
 
 
 def _too_large(name: str, what: str) -> ReadProblem:
@@ -224,46 +231,82 @@ def _too_large(name: str, what: str) -> ReadProblem:
                                "delete the stray cells far below or to the right of the data.")
 
 
-def _formulas(xml: bytes) -> dict[str, bytes]:
-    """Cell -> formula text (raw XML), found from each <f> back to its cell: far fewer steps than a regex per cell."""
-    out: dict[str, bytes] = {}
-    rfind, ref_at = xml.rfind, _REF_RE.search
-    for m in _F_RE.finditer(xml):
-        at = m.start()
-        ref = ref_at(xml, rfind(b"<c", 0, at), at)
-        if ref:
-            out[ref.group(1).decode()] = m.group(1) or b""
-    return out
+class _SheetReader:
+    """Handlers for one sheet's expat pass: the true extent, and (with `detail`) formulas, error cells and merges."""
+
+    def __init__(self, name: str, detail: bool) -> None:
+        self.name, self.detail = name, detail
+        self.row = self.col = self.rows = self.cols = 0
+        self.cell = ""
+        self.is_error = False
+        self.collect: str | None = None  # "f" or "v" while inside one whose text is wanted
+        self.buf: list[str] = []
+        self.formulas: dict[str, str] = {}
+        self.errors: dict[str, str] = {}
+        self.merged: list[str] = []
+
+    def _where(self, ref: str) -> tuple[int, int]:
+        m = _REF_RE.match(ref)
+        if not m:
+            raise _Damaged(f"sheet '{self.name}' has a cell reference {ref[:20]!r} that is not one")
+        return int(m.group(2)), col_index(m.group(1))
+
+    def _extent(self, row: int, col: int) -> None:
+        if row > MAX_ROWS or col > MAX_COLS:
+            raise _too_large(self.name, f"has a cell at {col_name(col)}{row}" if col <= 16_384 and row <= 10**7
+                             else "has a cell beyond Excel's last column or row")
+        self.rows, self.cols = max(self.rows, row), max(self.cols, col)
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        if tag == "c":
+            ref = attrs.get("r")
+            if ref is None:  # a cell without a reference takes the next column of the current row
+                self.col += 1
+                row, col = max(self.row, 1), self.col
+            else:
+                row, col = self._where(ref)
+                self.col = col
+            self._extent(row, col)
+            self.cell = f"{col_name(col)}{row}"
+            self.is_error = attrs.get("t") == "e"
+        elif tag == "row":
+            ref = attrs.get("r")
+            if ref is not None and not ref.isdigit():
+                raise _Damaged(f"sheet '{self.name}' has a row number {ref[:20]!r} that is not one")
+            self.row = int(ref) if ref is not None else self.row + 1
+            self.col = 0
+            self._extent(self.row, 1)
+        elif tag == "dimension":
+            for part in attrs.get("ref", "").split(":"):
+                if part:
+                    self._extent(*self._where(part))
+        elif not self.detail:
+            return
+        elif tag == "f" or (tag == "v" and self.is_error):
+            self.collect, self.buf = tag, []
+        elif tag == "mergeCell" and "ref" in attrs:
+            self.merged.append(attrs["ref"])
+
+    def text(self, data: str) -> None:
+        if self.collect:
+            self.buf.append(data)
+
+    def end(self, tag: str) -> None:
+        if tag == self.collect:
+            if tag == "f":
+                self.formulas[self.cell] = "".join(self.buf)
+            else:
+                self.errors[self.cell] = "".join(self.buf) or "#ERROR"
+            self.collect = None
+        elif tag == "c" and self.is_error and self.detail:
+            self.errors.setdefault(self.cell, "#ERROR")
+            self.is_error = False
 
 
-def _scan_sheet(name: str, part: str, state: str, xml: bytes, detail: bool = True) -> SheetScan:
-    """Extent, formulas, error cells and merges from the sheet XML, in a few regex passes (no per-cell Python)."""
-    dim = _DIM_RE.search(xml, 0, 4096)
-    if dim and dim.group(2):
-        rows, cols = int(dim.group(3)), col_index(dim.group(2).decode())
-        if rows > MAX_ROWS or cols > MAX_COLS:
-            raise _too_large(name, f"declares {rows:,} rows x {cols:,} columns")
-    far = _FAR_REF_RE.search(xml)  # the declared dimension may lie: look at the cells themselves
-    if far:
-        ref = xml[far.start() + 3:xml.find(b'"', far.start() + 3, far.start() + 40)]
-        raise _too_large(name, f"has a cell at {ref.decode('ascii', 'replace')}")
-    if not detail:
-        return SheetScan(name, part, state)
-    formulas = _formulas(xml)
-    errors: dict[str, str] = {}
-    if b't="e"' in xml:
-        for m in _ERROR_ATTRS_RE.finditer(xml):
-            ref = _REF_RE.search(m.group(1))
-            if ref:
-                v = _V_RE.search(xml, m.end(), m.end() + 400)
-                errors[ref.group(1).decode()] = v.group(1).decode() if v else "#ERROR"
-    tail = max(xml.rfind(b"</sheetData>"), 0)  # the schema puts <mergeCells> after the cells
-    merged = tuple(x.decode() for x in _MERGE_RE.findall(xml, tail)) if xml.find(b"<mergeCell", tail) != -1 else ()
-    return SheetScan(name, part, state, formulas, errors, merged)
-
-
-def formula_text(raw: bytes) -> str:
-    return "=" + _unescape(raw.decode("utf-8", "replace"))
+def _scan_sheet(name: str, part: str, state: str, xml: bytes, detail: bool) -> SheetScan:
+    r = _SheetReader(name, detail)
+    _parse_xml(part, xml, r.start, r.end, r.text if detail else None)
+    return SheetScan(name, part, state, r.formulas, r.errors, tuple(r.merged), r.rows, r.cols)
 
 
 def _resolve(target: str) -> str:
@@ -278,11 +321,51 @@ def _resolve(target: str) -> str:
     return "/".join(parts)
 
 
-def open_package(path: Path, detail: set[str] | None = None) -> Package:
-    """Check a submitted file from its bytes and scan its sheets. Raises ReadProblem with a plain-English message.
+def _elements(parts: _Parts, name: str, tag: str) -> list[dict[str, str]]:
+    """The attributes of every `tag` element in one part (empty if the part is absent)."""
+    found: list[dict[str, str]] = []
+    if name in parts:
+        _parse_xml(name, parts.get(name), lambda t, a: found.append(a) if t == tag else None)
+    return found
 
-    Every sheet's extent is checked; formulas, error cells and merges are collected for the `detail` sheets (all if
-    None), since only those are read further.
+
+def _texts(parts: _Parts, name: str, tag: str, key_attr: str | None = None) -> dict[str, str]:
+    """The text inside each `tag` element of one part, keyed by its `key_attr` attribute (or by the tag)."""
+    out: dict[str, str] = {}
+    key: str | None = None
+    buf: list[str] = []
+
+    def start(t: str, attrs: dict[str, str]) -> None:
+        nonlocal key
+        if t == tag:
+            key = attrs.get(key_attr, "") if key_attr else t
+            buf.clear()
+
+    def end(t: str) -> None:
+        nonlocal key
+        if t == tag and key is not None:
+            out[key] = "".join(buf).strip()
+            key = None
+
+    if name in parts:
+        _parse_xml(name, parts.get(name), start, end, lambda s: buf.append(s) if key is not None else None)
+    return out
+
+
+def _repack(parts: _Parts) -> bytes:
+    """A new package holding exactly the XML parts that were checked, for calamine: it never reads other bytes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
+        for name, data in parts.read.items():
+            z.writestr(name, data)
+    return out.getvalue()
+
+
+def open_package(path: Path, detail: set[str] | None = None) -> Package:
+    """Check a submitted file and scan its sheets. Raises ReadProblem with a plain-English message.
+
+    Every XML part is tokenized (so a DOCTYPE anywhere is refused) and every sheet's extent checked; formulas, error
+    cells and merges are collected for the `detail` sheets (all if None), since only those are read further.
     """
     path = Path(path)
     try:
@@ -290,68 +373,51 @@ def open_package(path: Path, detail: set[str] | None = None) -> Package:
         if size > MAX_FILE_BYTES:
             raise ReadProblem("F014", f"The file is {size / 1e6:.0f} MB; a tracker is well under 1 MB. "
                                       "Resend the tracker without pasted images or extra sheets.")
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise ReadProblem("F013", f"The file cannot be opened: {e.strerror}.") from e
     _sniff(data, path)
     try:
-        parts = _parts(data)
-        _check_sizes(parts)
-        names = parts.keys()
-
-        def part(name: str) -> bytes:
-            return _bounded_read(data, parts[name])
-
-        if "xl/workbook.xml" not in names:
-            if "word/document.xml" in names or "ppt/presentation.xml" in names:
+        parts = _Parts(data)
+        if "xl/workbook.xml" not in parts:
+            if "word/document.xml" in parts or "ppt/presentation.xml" in parts:
                 raise ReadProblem("F011", "This is a Word or PowerPoint file, not an Excel workbook.")
             raise ReadProblem("F011", "The package has no workbook inside: it is not an Excel .xlsx file.")
-        content_types = part("[Content_Types].xml") if "[Content_Types].xml" in names else b""
-        macro = "xl/vbaProject.bin" in names or b"macroEnabled" in content_types
-        wb_xml = part("xl/workbook.xml").decode("utf-8", "replace")
-        rels_xml = part("xl/_rels/workbook.xml.rels").decode("utf-8", "replace") \
-            if "xl/_rels/workbook.xml.rels" in names else ""
-        rels = {}
-        for m in _REL_RE.finditer(rels_xml):
-            a = dict(_ATTR_RE.findall(m.group(1)))
-            if "Id" in a and "Target" in a:
-                rels[a["Id"]] = _resolve(a["Target"])
+        types = _elements(parts, "[Content_Types].xml", "Override")
+        macro = "xl/vbaProject.bin" in parts or any("macroEnabled" in t.get("ContentType", "") for t in types)
+        rels = {a["Id"]: _resolve(a["Target"]) for a in _elements(parts, "xl/_rels/workbook.xml.rels", "Relationship")
+                if "Id" in a and "Target" in a and a.get("TargetMode") != "External"}
         sheets: dict[str, SheetScan] = {}
-        for m in _SHEET_RE.finditer(wb_xml):
-            a = dict(_ATTR_RE.findall(m.group(1)))
-            rid = next((v for k, v in a.items() if k == "id"), None)
-            target = rels.get(rid or "")
-            name = _unescape(a.get("name", ""))
-            if not target or target not in names:
-                continue
-            sheets[name] = _scan_sheet(name, target, a.get("state", "visible"), part(target),
-                                       detail is None or name in detail)
-        props: dict[str, str] = {}
-        if "docProps/custom.xml" in names:
-            custom = part("docProps/custom.xml").decode("utf-8", "replace")
-            props = {_unescape(k): _unescape(v) for k, v in _PROP_RE.findall(custom)}
-        saved_at = None
-        if "docProps/core.xml" in names:
-            m = _MODIFIED_RE.search(part("docProps/core.xml").decode("utf-8", "replace"))
-            saved_at = m.group(1).strip() if m else None
-    except (_Damaged, struct.error, UnicodeDecodeError) as e:
+        for a in _elements(parts, "xl/workbook.xml", "sheet"):
+            rid = next((v for k, v in a.items() if k.rpartition(":")[2] == "id"), None)
+            target, name = rels.get(rid or ""), a.get("name", "")
+            if target and target in parts:
+                sheets[name] = _scan_sheet(name, target, a.get("state", "visible"), parts.get(target),
+                                           detail is None or name in detail)
+        props = _texts(parts, "docProps/custom.xml", "property", "name")
+        core = _texts(parts, "docProps/core.xml", "modified")
+        for name in parts.infos:  # every other XML part calamine might read: tokenized, so a DOCTYPE anywhere is refused
+            if name.lower().endswith(_XML_SUFFIXES) and name not in parts.read:
+                _parse_xml(name, parts.get(name))
+        checked = _repack(parts)
+    except _Damaged as e:
         raise ReadProblem("F003", "The workbook is damaged or incomplete (it may have been cut off while sending). "
-                                  f"Resend it. ({e})") from e
-    except _Unsupported as e:
-        raise ReadProblem("F003", f"The workbook's package cannot be read: {e}. Resend it saved from Excel.") from e
-    return Package(path, data, hashlib.sha256(data).hexdigest(), macro, sheets, props, saved_at)
+                                  f"Resend it saved from Excel. ({e})") from e
+    return Package(path, checked, hashlib.sha256(data).hexdigest(), macro, sheets, props, core.get("modified") or None)
 
 
 def read_values(pkg: Package, sheet_names: list[str]) -> dict[str, list[list[Any]]]:
-    """Cell values of the named sheets, from A1, via calamine. Call only after `open_package` accepted the file."""
+    """Cell values of the named sheets, from A1, via calamine, from the checked parts only.
+
+    Call only after `open_package` accepted the file, and only in a worker process (see `workers`): a reader crash
+    must cost this file alone.
+    """
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(pkg.data))
-        out = {}
-        for name in sheet_names:
-            if name in pkg.sheets:
-                out[name] = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        return out
-    except (CalamineError, ValueError, TypeError) as e:
+        return {name: wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+                for name in sheet_names if name in pkg.sheets}
+    except (CalamineError, ValueError, TypeError, OSError) as e:
         raise ReadProblem("F013", f"The workbook's cells cannot be read: {e}. Open it in Excel, save it, and resend it.") from e
