@@ -15,11 +15,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session", autouse=True)
 def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Config and validation caches go to a fresh folder, shared by the tests and the CLIs they start."""
-    import os
-
+    """Config and validation caches and logs go to a fresh folder, shared by the tests and the CLIs they start."""
     folder = tmp_path_factory.mktemp("cache")
     os.environ["XDG_CACHE_HOME"] = str(folder)
+    os.environ["XDG_STATE_HOME"] = str(folder / "state")  # logs (platformdirs' user_log_path)
     return folder
 CONFIG = REPO / "config"
 REALDATA = REPO / "tests" / "data" / "realdata" / "trafford"  # copies of the shared real series, with their licence

@@ -264,3 +264,23 @@ def test_consolidate_with_a_crafted_file_records_every_good_return(samples: dict
     files = {Path(f["path"]).name: f for f in data["files"]}
     codes = [i["code"] for i in files["Tracker_PH_2025-26-Q2.xlsx"]["issues"]]
     assert codes == ["F010"]
+
+
+def test_consolidate_200_returns_with_one_crafted_file(config: Config, tmp_path: Path, valid: bytes) -> None:
+    """The acceptance at batch 200: 199 team returns and one crafted file, under a 3 GB address-space cap."""
+    from plan_reports.samples import write_samples
+
+    inbox = tmp_path / "inbox"
+    good = write_samples(config, P, inbox, seed=5, count=199)
+    crafted_file = inbox / "Tracker_PH_2025-26-Q2.xlsx"
+    crafted_file.write_bytes(crafted(valid)["spaced_r"][0])
+    proc = _consolidate(inbox, tmp_path / "h.sqlite", tmp_path / "out")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    data = json.loads(proc.stdout)
+    files = {Path(f["path"]).name: f for f in data["files"]}
+    assert len(files) == 200
+    assert [i["code"] for i in files[crafted_file.name]["issues"]] == ["F010"]
+    assert all(files[p.name]["valid"] for p in good)
+    shown = {s["file_name"]: s for s in data["returns"] if s["file_name"]}
+    assert all(shown[p.name]["status"].startswith("Accepted") for p in good if p.name in shown)
+    assert data["new_submissions"] == 200

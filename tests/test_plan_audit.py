@@ -173,11 +173,11 @@ def test_every_figure_has_a_source_and_plan_check_passes(p22: Plan, p18: Plan, c
 def test_plan_check_fails_on_a_figure_without_a_source(config_copy: Path, capsys) -> None:
     f = config_copy / "plans" / "2022-26.yaml"
     text = f.read_text()
-    assert "source: '003 s7.4 para 1'" in text
-    f.write_text(text.replace("source: '003 s7.4 para 1'", "source: 'the internet'", 1))
+    assert "source: '003 s6.1 para 1'" in text  # GC1-01's baselines: stated, with their quarters
+    f.write_text(text.replace("source: '003 s6.1 para 1'", "source: 'the internet'", 1))
     assert main(["--config", str(config_copy), "plan", "check"]) == 1
     err = capsys.readouterr().err
-    assert "IO4-01 baseline" in err and "does not name a seed file" in err and "2022-26.yaml:" in err
+    assert "GC1-01 baseline" in err and "does not name a seed file" in err and "2022-26.yaml:" in err
 
 
 def test_plan_show_prints_the_sources(capsys) -> None:
@@ -303,3 +303,170 @@ def test_sample_comparators_stay_within_plausible_ranges(config: Config, p22: Pl
                     assert p is not None and p.low <= float(row["value"]) <= p.high, row
                     n += 1
     assert n > 100
+
+
+# --- the second audit (issue 16, findings A-F) ---------------------------------------------------------------------
+
+def test_2018_22_polarity_follows_the_file_rule(p18: Plan) -> None:
+    ind = indicators(p18)
+    for mixed in ("P18-SE1-04", "P18-WO4-06"):  # employment up / unemployment down; destinations up / NEETs down
+        assert ind[mixed].polarity == "data_only", mixed
+    for success in ("P18-WO1-03", "P18-WO1-11", "P18-KS3-07", "P18-GC3-07", "P18-KS3-06", "P18-WO1-09"):
+        assert ind[success].polarity == "higher_better", success
+    marac = ind["P18-KS4-05"]  # SafeLives expects 28-40% of MARAC cases to be repeats
+    assert marac.polarity == "within_range" and marac.range and (marac.range.low, marac.range.high) == (28, 40)
+    assert ind["P18-CEN4-01"].polarity == "lower_better"  # a rank: 1 is the most productive
+    chlamydia = ind["P18-WO1-09"]  # PHOF: detections per 100,000 aged 15-24
+    assert chlamydia.unit == "rate_per_100000" and chlamydia.plausible and chlamydia.plausible.low >= 100
+
+
+def test_variances_are_rated_within_a_range_around_zero(p22: Plan, p18: Plan) -> None:
+    for plan in (p22, p18):
+        for i in indicators(plan).values():
+            if re.search(r"\bvariance\b", i.name, re.I):
+                assert i.polarity == "within_range" and i.range and i.range.low <= 0 <= i.range.high, i.id
+
+
+def test_statutory_returns_flagged_in_2018_22_by_class(p18: Plan) -> None:
+    ind = indicators(p18)
+    returns = {  # PHOF, ASCOF, SSDA903 and DfE returns (the file's own rule; 2022-26 marks their equivalents)
+        "PHOF": ("P18-WO1-01", "P18-WO1-06", "P18-WO1-08", "P18-WO1-09", "P18-WO1-12", "P18-WO3-01", "P18-WO3-10",
+                 "P18-WO3-11", "P18-WO3-12", "P18-WO3-14", "P18-WO3-15", "P18-WO5-08"),
+        "ASCOF": ("P18-WO5-06",),
+        "SSDA903": ("P18-KS1-08", "P18-KS2-01", "P18-KS2-07", "P18-KS3-08"),
+        "DfE": ("P18-WO2-01", "P18-WO4-01", "P18-WO1-04", "P18-WO1-05", "P18-WO4-04"),
+    }
+    for group, ids in returns.items():
+        for sid in ids:
+            assert ind[sid].statutory, (group, sid)
+    for i in ind.values():
+        if re.search(r"conceptions|infant mortality|chlamydia|excess winter|delayed transfers|missing from care"
+                     r"|adoption|looked after children number", i.name, re.I):
+            assert i.statutory, i.id
+
+
+def test_levels_fit_the_frequency_in_2018_22(p18: Plan, p22: Plan) -> None:
+    ind, ind22 = indicators(p18), indicators(p22)
+    pairs = [("P18-KS4-08", "SW1-03"), ("P18-GC4-03", "GC4-01")]  # the same measure in both plans
+    for old, new in pairs:
+        a, b = ind[old], ind22[new]
+        if a.frequency == b.frequency:
+            assert a.typical is not None and b.typical is not None and a.typical <= 2 * b.typical, (old, new)
+    assert ind["P18-WO5-07"].frequency != "quarterly" or (ind["P18-WO5-07"].typical or 0) <= 30000
+    assert ind["P18-KS1-02"].frequency == "annual" or (ind["P18-KS1-02"].typical or 0) <= 100
+    assert (ind["P18-SE3-02"].typical or 0) < 600  # enterprises per 10,000 of all residents, not working-age
+    assert ind["P18-WO3-01"].plausible and ind["P18-WO3-01"].plausible.low <= 5  # the inequality gap is years
+    assert ind["P18-WO4-02"].plausible and ind["P18-WO4-02"].plausible.low <= -0.5  # Progress 8 is around 0
+
+
+def test_internal_measures_have_no_comparator_in_2018_22(p18: Plan) -> None:
+    ind = indicators(p18)
+    for iid in ("P18-CEN7-04", "P18-CEN7-05", "P18-CEN7-07", "P18-GC3-05", "P18-GC5-03", "P18-GC5-04"):
+        assert ind[iid].comparator == "none", iid
+    assert ind["P18-CEN6-02"].department == "ET"  # the Council's own carbon
+
+
+def test_2018_22_records_no_approval_no_seed_gives(p18: Plan) -> None:
+    assert p18.approved is None
+    assert "15th May 2019, Leicestershire County Council declared a climate emergency" in flat(seed("003"))
+    assert "declaration of a climate emergency" in flat(seed("001"))  # so the revised edition is later
+
+
+def test_2018_22_background_figures_are_context(p18: Plan) -> None:
+    ind = indicators(p18)
+    assert {c.value for c in ind["P18-GC1-01"].context} == {95, 97}
+    assert 117900 in {c.value for c in ind["P18-AH1-04"].context}
+    assert 66 in {c.value for c in ind["P18-CEN6-01"].context}
+    background = flat(seed("004"))
+    assert "between 95-97% of people" in background and "117,900 homes" in background and "£66m" in background
+
+
+def test_roles_mark_partners_only_where_others_deliver(p22: Plan) -> None:
+    com = {c.id: c for _, _, c in p22.commitments()}
+    for cid in ("IO3.C03", "IO4.C05", "SW1.C09", "SW2.C05", "SW2.C10", "SW3.C02", "SCPD.C12"):
+        assert com[cid].role == "lead", cid  # the Council's own delivery
+    for c in com.values():
+        t = c.text.lower()
+        own = re.match(r"(we will deliver|through our) ", t) or "jointly with departments" in t
+        if own and not re.search(r"work (closely )?with (all )?partners", t):
+            assert c.role == "lead", c.id
+
+
+def test_leads_agree_across_near_identical_commitments(p22: Plan) -> None:
+    com = {c.id: c for _, _, c in p22.commitments()}
+    ind = indicators(p22)
+    assert com["CG4.C07"].lead == com["SETI2.C17"].lead  # low-carbon developments, once each under two outcomes
+    assert com["SETI2.C10"].lead == ind["SETI2-03"].department  # digital connectivity and its broadband measure
+    assert com["IO3.C02"].lead != "CFS"  # Citizens Advice and hardship support is no children's service
+    assert com["GC3.C04"].lead == "ET"  # climate resilience: the environment service
+
+
+def test_indicators_sit_with_the_aim_their_commitment_serves(p22: Plan) -> None:
+    com = {c.id: c for _, _, c in p22.commitments()}
+    ind = indicators(p22)
+    for iid, cid in (("IO1-01", "IO1.C09"), ("SCPD-01", "SCPD.C10"), ("IO3-02", "IO3.C05")):
+        assert ind[iid].aim == com[cid].aim, (iid, cid)
+
+
+def test_actions_the_approved_plan_added_are_commitments(p22: Plan) -> None:
+    texts = {c.id: c for _, _, c in p22.commitments()}
+    report = flat(seed("002"))
+    added = {"accessible through multiple channels": "SCPD", "learn how to use digital technology": "SCPD",
+             "through the Environment Group to coordinate environmental programmes": "CG"}
+    for phrase, prefix in added.items():
+        assert phrase in report, phrase
+        hits = [c for c in texts.values() if phrase in c.text]
+        assert len(hits) == 1 and hits[0].id.startswith(prefix), phrase
+    assert next(c for c in texts.values() if "Environment Group" in c.text).role == "partner"
+
+
+def test_refs_are_the_approved_numbering(p22: Plan) -> None:
+    subs = {s.id: s for _, s in p22.sub_outcomes()}
+    report = flat(seed("002"))
+    assert "sub-outcome around infrastructure (7.2)" in report and "Sub-section 9.2 of the Plan (the Customer" in report
+    assert (subs["SETI2"].ref, subs["SCPD"].ref, subs["GC2"].ref, subs["IO4"].ref) == ("7.2", "9.2", "5.2", "6.4")
+    assert subs["CG1"].ref == "4.1" and subs["SW4"].ref == "8.4" and subs["MTFS"].ref == "9.1"
+
+
+def _paragraphs(section: str) -> list[str]:
+    """The narrative paragraphs of a draft section (003), before 'What will success look like?'."""
+    text = seed("003")
+    start = re.search(rf"^{re.escape(section)}\s+\S", text, re.M)
+    assert start, section
+    body = text[start.end():].split("What will success look like?")[0]
+    paras: list[str] = []
+    for chunk in re.split(r"\n\s*\n", body)[1:]:  # the first chunk is the rest of the heading
+        if paras and re.match(r"\s[a-z]", chunk):  # a paragraph carried over a page break
+            paras[-1] += " " + chunk
+        elif chunk.strip():
+            paras.append(chunk)
+    return [flat(p) for p in paras]
+
+
+def test_infrastructure_figures_cite_their_paragraph(p22: Plan) -> None:
+    paras = _paragraphs("8.2")
+    assert paras[0].startswith("We need our infrastructure")
+    for iid in ("SETI2-05", "SETI2-06"):
+        for v in indicators(p22)[iid].context:
+            m = re.search(r"003 s8\.2 para (\d)", v.source or "")
+            if m:
+                shown = f"{v.value:,.0f}" if v.value >= 1000 else f"{v.value:g}"
+                assert shown in paras[int(m.group(1)) - 1], (iid, v.value, v.source)
+
+
+def test_a_value_whose_period_is_our_reading_is_not_stated(p22: Plan) -> None:
+    for _, _, i in p22.indicators():
+        for v in (*i.baselines, *i.targets, *i.context):
+            if re.search(r"no period|read as|is assumed|no date|states no financial year", v.note or ""):
+                assert v.basis != "stated", (i.id, v.value)
+
+
+def test_figures_sit_on_the_measure_they_describe(p22: Plan) -> None:
+    ind = indicators(p22)
+    assert not ind["MTFS-03"].targets and not ind["SCPF-01"].targets  # no plan target: business plans set them
+    assert 33.3 not in {c.value for c in ind["SW3-05"].context}  # overweight or obese is not obesity
+    assert 67 not in {c.value for c in ind["SCPC-04"].context}  # a 2008/09-based cut is not on the 2016/17 base
+    assert 67 in {c.value for c in ind["SCPC-01"].context}
+    net = ind["SCPC-01"].targets[0]
+    assert net.value == 0 and "net" in (net.note or "").lower()
+    assert 0 in {c.value for c in ind["CG4-02"].context if c.period == "2045"}  # Leicestershire net zero by 2045

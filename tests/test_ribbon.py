@@ -229,6 +229,7 @@ def test_decks_trackers_and_settings(setup, demo) -> None:
 
 def test_errors_become_a_message_and_a_log_entry(setup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "appdata"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     app = FakeApp()
     assert ribbon.dispatch("no_such_button", FakeBook(app, "x.xlsx"), FakeUI()) is None
     assert "not known" in app.alerts[-1]
@@ -287,3 +288,18 @@ def test_install_per_user_with_an_interpreter_path_with_spaces(tmp_path: Path, m
 
 def test_conf_text_quotes_values() -> None:
     assert '"INTERPRETER_MAC","/Users/me/My Env/bin/python"' in conf_text("/Users/me/My Env/bin/python")
+
+
+def test_a_panic_in_an_action_is_a_message_not_a_dead_excel(setup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    class PanicException(BaseException):  # what pyo3 raises for a Rust panic: not an Exception
+        pass
+
+    def panics(book: object, ui: object, today: object) -> None:
+        raise PanicException("index out of bounds")
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setitem(ribbon.ACTIONS, "validate_this", panics)
+    app = FakeApp()
+    assert ribbon.dispatch("validate_this", FakeBook(app, "x.xlsx"), FakeUI()) is None
+    assert "Something went wrong: index out of bounds" in app.alerts[-1] and app.status_bar is False
+    assert "PanicException" in ribbon.log_path().read_text()

@@ -26,16 +26,22 @@ def _cfg(config: Config, tmp_path: Path, **email: object) -> Config:
     return dataclasses.replace(config, settings=settings)
 
 
+class PanicException(BaseException):
+    """What pyo3 raises for a Rust panic inside a reader: a BaseException, not an Exception."""
+
+
 class Recorder:
-    def __init__(self, fail: set[str] = frozenset()) -> None:
+    def __init__(self, fail: set[str] = frozenset(), panic: set[str] = frozenset()) -> None:
         self.calls: list[tuple[str, str, date]] = []
-        self.fail = fail
+        self.fail, self.panic = fail, panic
 
     def runner(self, job: str):
         def run(cfg: Config, occ, now: datetime) -> RunResult:
             self.calls.append((job, occ.period, now.date()))
             if job in self.fail:
                 raise RuntimeError(f"{job} exploded")
+            if job in self.panic:
+                raise PanicException(f"{job}: called `Option::unwrap()` on a `None` value")
             return RunResult([f"{job}-{occ.period}"])
         return run
 
@@ -116,6 +122,16 @@ def test_a_failing_job_does_not_stop_the_others(config: Config, tmp_path: Path) 
     con = connect(Path(cfg.settings.store))
     failed = con.execute("SELECT period, error FROM runs WHERE job = 'consolidate' AND outcome = 'failed'").fetchall()
     assert len(failed) == 2 and "consolidate exploded" in failed[0]["error"]  # retried at the next tick
+    assert con.execute("SELECT COUNT(*) FROM runs WHERE job = 'reminder' AND outcome = 'ok'").fetchone()[0] == 1
+
+
+def test_a_job_that_panics_is_logged_and_the_service_carries_on(config: Config, tmp_path: Path) -> None:
+    cfg = _cfg(config, tmp_path)
+    rec = Recorder(panic={"consolidate"})
+    drive(cfg, rec, date(2025, 10, 23), date(2025, 10, 24))  # would have stopped at the first panic before
+    con = connect(Path(cfg.settings.store))
+    failed = con.execute("SELECT error FROM runs WHERE job = 'consolidate' AND outcome = 'failed'").fetchall()
+    assert len(failed) == 2 and failed[0]["error"].startswith("PanicException: consolidate: called")
     assert con.execute("SELECT COUNT(*) FROM runs WHERE job = 'reminder' AND outcome = 'ok'").fetchone()[0] == 1
 
 

@@ -96,7 +96,7 @@ def set_com(ident: str, **values: Any) -> Any:
         (set_ind("CG1-02", "value", "n/a"), "C004", "error", "value", "CG1-02"),
         (set_ind("CG1-02", "value", "-"), "C004", "error", "value", "CG1-02"),
         (set_ind("CG1-02", "value", "tbc"), "C004", "error", "value", "CG1-02"),
-        (set_ind("CG1-02", "value", "31/03/2026"), "C005", "error", "value", "CG1-02"),
+        (set_ind("CG1-02", "value", "31/03/2026"), "C001", "error", "value", "CG1-02"),  # a date, not a number
         (set_ind("CG1-02", "value", -5), "C006", "error", "value", "CG1-02"),
         (set_ind("CG1-01", "value", 140), "C006", "error", "value", "CG1-01"),
         (set_ind("CG1-02", "value", 12.5), "C007", "warning", "value", "CG1-02"),

@@ -21,31 +21,6 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_CRASH = 0, 1, 2, 3
 
 
-HISTORY_IMPORT_HELP = """\
-Import published comparator and history figures into the store.
-
-Layouts:
-  tidy        area_code, area_name, period, indicator, value (+ any breakdown columns: measure, sex, ...)
-  Fingertips  the OHID Fingertips "all data" CSV as downloaded (Indicator ID, Indicator Name, ..., Area Code,
-              Area Name, Area Type, Sex, Age, Category Type, Category, Time period, Value, ...). Rows are matched
-              by Fingertips indicator id and Sex/Age as set in each indicator's `series`; deprivation-decile and
-              other Category rows are left out unless a series asks for them.
-
-Periods understood (each becomes dates; "latest" is the latest end date):
-  2021/22, 2021-22, 2021/2022 (financial years); 2019 (calendar year); 2010 - 12, 2018/19 - 22/23 (pooled
-  years); 2021-07, April 2021 (months); Jan 2012-Dec 2012 (rolling 12 months); Q1 2023/24, 2023/24-Q1
-  (financial quarters), 2023 Q1 (calendar quarter); 2021-06-30, 30/06/2021 (dates).
-
-A file is refused whole, nothing stored, exit 1, when:
-  - rows give the same area, period and indicator different values: the message names the columns that tell
-    them apart and a ready --where (e.g. --where measure=Percentage);
-  - a value is outside its indicator's plausible range, or a period or value cannot be read (rows named);
-  - no row matches a plan indicator (the file's titles are listed: add one to the indicator's source_names).
-Importing the same file again with other options, or after the mapping changed, replaces what it contributed
-before (both imports stay in the history). Several files: each is its own transaction; exit is the worst status.
-"""
-
-
 class UsageError(Exception):
     """Bad arguments: exit code 2 with a one-line message."""
 
@@ -451,45 +426,14 @@ def cmd_schedule_status(args: argparse.Namespace) -> int:
 
 
 def cmd_schedule_once(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from plan_reports.scheduler import RUNNERS, Occurrence, due_jobs, failure_emailer, tick
-    from plan_reports.store import connect
+    from plan_reports.scheduler import RUNNERS, run_once
 
     cfg = _config(args)
     now = _now(args)
     if args.job and args.job not in RUNNERS:
         raise UsageError(f"--job is one of {', '.join(RUNNERS)}")
-    con = connect(Path(cfg.settings.store))
-    try:
-        if args.period:
-            period = str(_period(args.period))
-            jobs = [Occurrence(now, args.job or "consolidate", period, "run by hand")]
-            if args.dry_run:
-                done = [(j, "would run") for j in jobs]
-            else:
-                runners = {j.job: RUNNERS[j.job] for j in jobs}
-                from plan_reports.scheduler import log_run
-
-                done = []
-                for j in jobs:
-                    try:
-                        out = runners[j.job](cfg, j, now)
-                        log_run(con, j, now, now, "ok", out.outputs, None)
-                        done.append((j, "ok"))
-                    except Exception as e:
-                        log_run(con, j, now, now, "failed", [], f"{type(e).__name__}: {e}")
-                        done.append((j, f"failed: {e}"))
-        else:
-            run, _ = due_jobs(con, cfg, now)
-            run = [o for o in run if not args.job or o.job == args.job]
-            if args.dry_run:
-                done = [(o, "would run") for o in run]
-            else:
-                runners = {k: v for k, v in RUNNERS.items() if not args.job or k == args.job}
-                done = tick(cfg, con, now, runners, notify_failure=failure_emailer(cfg))
-    finally:
-        con.close()
+    period = str(_period(args.period)) if args.period else None
+    done = run_once(cfg, now, job=args.job, period=period, dry_run=args.dry_run)
     rows = [{"job": o.job, "period": o.period, "due": o.due.isoformat(timespec="minutes"), "outcome": out} for o, out in done]
     if args.json:
         _print_json({"now": now.isoformat(timespec="minutes"), "runs": rows})
@@ -590,155 +534,6 @@ def cmd_annual_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
-    import argparse
-    from pathlib import Path
-
-    p = argparse.ArgumentParser(prog="plan-reports", description="Strategic Plan performance reporting.")
-    p.add_argument("--version", action="version", version=f"plan-reports {__version__}")
-    p.add_argument("--config", type=Path, default=None, help="config folder (default: ./config)")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
-
-    plan = sub.add_parser("plan", help="show or check the Strategic Plan config")
-    psub = plan.add_subparsers(dest="plan_command", metavar="SUBCOMMAND")
-    show = psub.add_parser("show", help="print outcomes, sub-outcomes, aims, commitments and indicators")
-    show.add_argument("plan", nargs="?", help="plan id, e.g. 2022-26 (default: the current plan)")
-    show.add_argument("--json", action="store_true", help="machine-readable output")
-    show.set_defaults(func=cmd_plan_show)
-    check = psub.add_parser("check", help="check the config; exit 0 if valid, 1 if not")
-    check.add_argument("plan", nargs="?", help="plan id (default: every plan)")
-    check.add_argument("--json", action="store_true")
-    check.set_defaults(func=cmd_plan_check)
-
-    tr = sub.add_parser("trackers", help="write one tracker workbook per department for a period")
-    tr.add_argument("--period", required=True, help="reporting quarter, e.g. 2025/26-Q2")
-    tr.add_argument("--out", required=True, help="folder to write the workbooks to")
-    tr.add_argument("--department", help="only this department id, e.g. ET")
-    tr.add_argument("--store", help="history store to roll forward from (default from config/settings.yaml, if it exists)")
-    tr.add_argument("--previous", metavar="DIR", help="roll forward from last period's returns in DIR (no store needed)")
-    tr.add_argument("--teams", type=int, help="one tracker per service team: N teams spread across the departments")
-    tr.add_argument("--json", action="store_true")
-    tr.set_defaults(func=cmd_trackers)
-
-    sm = sub.add_parser("sample-submissions", help="write filled, realistic trackers (tests, demo, benchmarks)")
-    sm.add_argument("--period", required=True)
-    sm.add_argument("--out", required=True)
-    sm.add_argument("--count", type=int, help="write N trackers from distinct service teams (scale tests)")
-    sm.add_argument("--seed", type=int, default=1)
-    sm.add_argument("--json", action="store_true")
-    sm.set_defaults(func=cmd_sample_submissions)
-
-    va = sub.add_parser("validate", help="check submitted trackers; exit 0 valid, 1 problems, 2 nothing readable")
-    va.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="workbook or folder (searched recursively)")
-    va.add_argument("--period", help="the period the submissions must be for, e.g. 2025/26-Q2")
-    va.add_argument("--annotate", metavar="DIR", help="write a marked-up copy of each workbook here for the department")
-    va.add_argument("--no-cache", action="store_true", help="check every file again, even if unchanged since last time")
-    va.add_argument("--json", action="store_true")
-    va.set_defaults(func=cmd_validate)
-
-    co = sub.add_parser("consolidate", help="validate, record and score a period's returns; write the consolidated workbook")
-    co.add_argument("--period", required=True)
-    co.add_argument("--submissions", required=True, metavar="DIR", help="folder of returns (searched recursively)")
-    co.add_argument("--store", help="history store (default from config/settings.yaml)")
-    co.add_argument("--out", help="folder for the consolidated workbook (default from config/settings.yaml)")
-    co.add_argument("--no-cache", action="store_true", help="re-check every return, even if unchanged since last time")
-    co.add_argument("--json", action="store_true")
-    co.set_defaults(func=cmd_consolidate)
-
-    sc = sub.add_parser("score", help="rate indicators, commitments and aims for a period from the history store")
-    sc.add_argument("--period", required=True)
-    sc.add_argument("--store")
-    sc.add_argument("--json", action="store_true", help="every rating with its reason and inputs")
-    sc.set_defaults(func=cmd_score)
-
-    de = sub.add_parser("decks", help="write the Outcome Board highlight decks and the corporate summary")
-    de.add_argument("--period", required=True, help="half-year, e.g. 2025/26-H1")
-    which = de.add_mutually_exclusive_group()
-    which.add_argument("--board", help="one board: its id (e.g. CG-OB) or its outcome id (e.g. CG)")
-    which.add_argument("--all", action="store_true", help="every board plus the corporate summary (the default)")
-    de.add_argument("--out", required=True)
-    de.add_argument("--template", help="a .pptx with the layouts Title, Section, Title and Content, Two Content, Table, Chart")
-    de.add_argument("--store")
-    de.add_argument("--json", action="store_true")
-    de.set_defaults(func=cmd_decks)
-
-    sr = sub.add_parser("scrutiny", help="quarterly performance reports for the Overview and Scrutiny Committees")
-    sr.add_argument("--period", required=True, help="quarter, e.g. 2025/26-Q2")
-    who = sr.add_mutually_exclusive_group()
-    who.add_argument("--committee", help="one committee id from config/committees.yaml")
-    who.add_argument("--all", action="store_true", help="every committee (the default)")
-    sr.add_argument("--out", required=True)
-    sr.add_argument("--store")
-    sr.add_argument("--json", action="store_true")
-    sr.set_defaults(func=cmd_scrutiny)
-    an = sub.add_parser("annual-report", help="the Annual Performance Report for a financial year")
-    an.add_argument("--year", required=True, help="financial year, e.g. 2025/26")
-    an.add_argument("--out", required=True)
-    an.add_argument("--store")
-    an.add_argument("--json", action="store_true")
-    an.set_defaults(func=cmd_annual_report)
-
-    dm = sub.add_parser("demo", help="run the whole pipeline on realistic sample data (the README's main job)")
-    dm.add_argument("--out", default="workbooks/demo", help="output folder (default: workbooks/demo)")
-    dm.add_argument("--json", action="store_true")
-    dm.set_defaults(func=cmd_demo)
-
-    sch = sub.add_parser("schedule", help="scheduled quarterly runs: reminders, consolidation, decks")
-    ssub = sch.add_subparsers(dest="schedule_command", metavar="SUBCOMMAND")
-    srun = ssub.add_parser("run", help="run the scheduler service (stop with Ctrl-C or SIGTERM)")
-    srun.add_argument("--tick-seconds", type=float, default=3600, help="how often to check what is due (default hourly)")
-    srun.add_argument("--now", help=argparse.SUPPRESS)
-    srun.set_defaults(func=cmd_schedule_run)
-    sonce = ssub.add_parser("once", help="run what is due now, once (for cron, Task Scheduler or a systemd timer)")
-    sonce.add_argument("--job", help="only this job: reminder, consolidate or decks")
-    sonce.add_argument("--period", help="run the job for this period now, whether due or not")
-    sonce.add_argument("--dry-run", action="store_true", help="list what would run; run nothing")
-    sonce.add_argument("--now", help="pretend it is this time, e.g. 2025-10-23T07:00")
-    sonce.add_argument("--json", action="store_true")
-    sonce.set_defaults(func=cmd_schedule_once)
-    snext = ssub.add_parser("next", help="list upcoming jobs with their dates")
-    snext.add_argument("--days", type=int, default=120)
-    snext.add_argument("--now", help="pretend it is this time")
-    snext.add_argument("--json", action="store_true")
-    snext.set_defaults(func=cmd_schedule_next)
-    sstat = ssub.add_parser("status", help="the last runs from the run log")
-    sstat.add_argument("--limit", type=int, default=20)
-    sstat.add_argument("--json", action="store_true")
-    sstat.set_defaults(func=cmd_schedule_status)
-
-    ad = sub.add_parser("addin", help="build or install the Excel ribbon add-in")
-    asub = ad.add_subparsers(dest="addin_command", metavar="SUBCOMMAND")
-    ab = asub.add_parser("build", help="write the add-in kit; on Windows with Excel, build PlanReports.xlam")
-    ab.add_argument("--out", default="build/addin")
-    ab.add_argument("--json", action="store_true")
-    ab.set_defaults(func=cmd_addin_build)
-    ai = asub.add_parser("install", help="install PlanReports.xlam for this user (XLSTART) and record the interpreter")
-    ai.add_argument("--xlam", default="build/addin/PlanReports.xlam")
-    ai.add_argument("--dir", help="copy the add-in here instead of Excel's XLSTART folder")
-    ai.add_argument("--config", help="the config folder the ribbon should use (default: this project's)")
-    ai.set_defaults(func=cmd_addin_install)
-
-    hi = sub.add_parser("history", help="load or query past values and comparator figures")
-    hsub = hi.add_subparsers(dest="history_command", metavar="SUBCOMMAND")
-    imp = hsub.add_parser(
-        "import", help="import published figures: tidy CSV/xlsx or an OHID Fingertips 'all data' CSV",
-        formatter_class=argparse.RawDescriptionHelpFormatter, description=HISTORY_IMPORT_HELP)
-    imp.add_argument("files", nargs="+", metavar="FILE")
-    imp.add_argument("--group", help="the comparator group these areas form (only its members and the council are kept)")
-    imp.add_argument("--where", action="append", metavar="COL=VALUE",
-                     help="keep only rows where COL equals VALUE (repeat for several columns)")
-    imp.add_argument("--store")
-    imp.add_argument("--json", action="store_true")
-    imp.set_defaults(func=cmd_history_import)
-    show_h = hsub.add_parser("show", help="list stored values of an indicator")
-    show_h.add_argument("indicator")
-    show_h.add_argument("--period")
-    show_h.add_argument("--store")
-    show_h.add_argument("--json", action="store_true")
-    show_h.set_defaults(func=cmd_history_show)
-    return p
-
-
 def run() -> None:
     """The console script."""
     try:
@@ -776,9 +571,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_in == ["--version"]:  # answered before building the parser: a ribbon or a script checking us starts fast
         print(f"plan-reports {__version__}")
         return EXIT_OK
+    from plan_reports.cli_args import build_parser
+
     parser = build_parser()
     args = parser.parse_args(args_in)
-    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    handler = getattr(args, "handler", None)
+    func: Callable[[argparse.Namespace], int] | None = globals().get(f"cmd_{handler}") if handler else None
     if func is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE

@@ -31,7 +31,7 @@ def convert_many(sources: list[Path], out_dir: Path, fmt: str, timeout: int = 60
     """Convert several files with one LibreOffice start (starting it is most of the cost)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="lo-profile-") as profile:
-        cmd = [soffice(), f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+        cmd = [soffice(), f"-env:UserInstallation={Path(profile).resolve().as_uri()}", "--headless", "--norestore",
                "--convert-to", fmt, "--outdir", str(out_dir), *map(str, sources)]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     produced = [out_dir / f"{Path(s).stem}.{fmt.split(':')[0]}" for s in sources]

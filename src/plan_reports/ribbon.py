@@ -29,8 +29,10 @@ XLWINGS_SUBSET = {
 
 
 def log_path() -> Path:
-    base = os.environ.get("LOCALAPPDATA") or os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "plan-reports" / "ribbon.log"
+    """The ribbon's error log, in the user's log folder (%LOCALAPPDATA%\\plan-reports\\Logs on Windows)."""
+    from platformdirs import user_log_path
+
+    return user_log_path("plan-reports", appauthor=False) / "ribbon.log"
 
 
 def config_dir() -> Path | None:
@@ -277,7 +279,7 @@ def dispatch(control_id: str, book: Any = None, ui: Any = None, today: date | No
         book.app.alert(str(e), title=TITLE)
     except PermissionError as e:  # e.g. the consolidated workbook is open: a message, not an error report
         book.app.alert(str(e), title=TITLE)
-    except Exception as e:
+    except BaseException as e:  # a reader's Rust panic is not an Exception: Excel must still get a message
         import traceback
 
         log = log_path()

@@ -28,6 +28,8 @@ from plan_reports.periods import Period
 if TYPE_CHECKING:
     import sqlite3
 
+    from filelock import FileLock
+
     from plan_reports.config import Config
 
 JOBS = ("reminder", "consolidate", "decks")
@@ -126,14 +128,20 @@ def log_run(con: sqlite3.Connection, occ: Occurrence, started: datetime, ended: 
 def run_one(cfg: Config, con: sqlite3.Connection, occ: Occurrence, now: datetime, runner: Runner, *,
             clock: Callable[[], datetime] | None = None,
             notify_failure: Callable[[Occurrence, str], None] | None = None) -> str:
-    """Run one occurrence and log it; a failure is logged (and emailed), never raised. Returns ok or failed."""
+    """Run one occurrence and log it; a failure is logged (and emailed), never raised. Returns ok or failed.
+
+    Anything a job raises counts, `BaseException` included (a reader's Rust panic, a `SystemExit` deep in a
+    library): the service must still be there for the next job. Only Ctrl-C in a terminal stops it, once logged.
+    """
     clock = clock or (lambda: now)
     started = clock()
     try:
         result = runner(cfg, occ, now)
-    except Exception as e:
+    except BaseException as e:
         detail = f"{type(e).__name__}: {e}"
         log_run(con, occ, started, clock(), "failed", [], detail + "\n" + traceback.format_exc(limit=5))
+        if isinstance(e, KeyboardInterrupt):
+            raise
         if notify_failure:
             with contextlib.suppress(Exception):  # the run log already holds the failure
                 notify_failure(occ, detail)
@@ -155,6 +163,30 @@ def tick(cfg: Config, con: sqlite3.Connection, now: datetime, runners: dict[str,
             break
         done.append((occ, run_one(cfg, con, occ, now, runners[occ.job], clock=clock, notify_failure=notify_failure)))
     return done
+
+
+def run_once(cfg: Config, now: datetime, *, job: str | None = None, period: str | None = None,
+             dry_run: bool = False) -> list[tuple[Occurrence, str]]:
+    """What `schedule once` does (for cron, Task Scheduler or a systemd timer): every job due now, or one job for
+    one period by hand; each logged in the run log, a failure never stopping the others."""
+    from plan_reports.store import connect
+
+    if job is not None and job not in RUNNERS:
+        raise ValueError(f"the job is one of {', '.join(RUNNERS)}")
+    con = connect(Path(cfg.settings.store))
+    try:
+        if period is not None:
+            jobs = [Occurrence(now, job or "consolidate", period, "run by hand")]
+            if dry_run:
+                return [(j, "would run") for j in jobs]
+            return [(j, run_one(cfg, con, j, now, RUNNERS[j.job], notify_failure=failure_emailer(cfg))) for j in jobs]
+        if dry_run:
+            due, _ = due_jobs(con, cfg, now)
+            return [(o, "would run") for o in due if job is None or o.job == job]
+        runners = {k: v for k, v in RUNNERS.items() if job is None or k == job}
+        return tick(cfg, con, now, runners, notify_failure=failure_emailer(cfg))
+    finally:
+        con.close()
 
 
 # ---- the real jobs -----------------------------------------------------------------------------------------------
@@ -271,7 +303,7 @@ class AlreadyRunning(RuntimeError):
     pass
 
 
-def service_lock(store: Path) -> int:
+def service_lock(store: Path) -> FileLock:
     """One scheduler per store. Returns the held descriptor; `release` it to let another start."""
     from plan_reports.locks import Locked, try_lock
 

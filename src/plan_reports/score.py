@@ -478,7 +478,7 @@ def _score_indicator(cfg: Any, ind: Indicator, o_id: str, s_id: str, period: Per
 def _position(cfg: Any, ind: Indicator, inputs: ScoreInputs, at: str, value: float | None) -> tuple[Position | None, str | None]:
     """Rank among the comparator group in the latest period where the council has a published or reported value."""
     from plan_reports.history import is_aggregate
-    from plan_reports.periods import period_end
+    from plan_reports.periods import period_end, span_or_none
 
     by_period = inputs.comparators.get(ind.id, {})
     ours = cfg.organisation.council.area_code
@@ -499,7 +499,8 @@ def _position(cfg: Any, ind: Indicator, inputs: ScoreInputs, at: str, value: flo
     if not candidates:
         return None, None
     _, p, vals = max(candidates, key=lambda c: c[0])
-    return comparator_position(vals, ours, ind.polarity, group.name, p), p
+    span = span_or_none(p)
+    return comparator_position(vals, ours, ind.polarity, group.name, span.label if span else p), p
 
 
 def score_period(cfg: Any, plan: Plan, period: Period, inputs: ScoreInputs) -> PeriodScores:

@@ -104,15 +104,20 @@ def row_heights(ws: Worksheet, columns: Sequence[Column], rows: range, cached: M
         ws.row_dimensions[r].height = min(409, 12.75 * lines + 4)
 
 
-def print_setup(ws: Worksheet, columns: Sequence[Column], last_row: int, footer: str) -> None:
-    """A4 landscape, fitted to the width of the printed columns (8 pt or more), header row on every page."""
-    last = col_letter(columns, LAST_PRINTED)
-    ws.print_area = f"A1:{last}{last_row}"
-    ws.page_setup.orientation = "landscape"
+def a4_fit_to_width(ws: Worksheet, orientation: str) -> None:
+    """A4, scaled to fit the page width only: long sheets run on to more pages instead of shrinking the text."""
+    ws.page_setup.orientation = orientation
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def print_setup(ws: Worksheet, columns: Sequence[Column], last_row: int, footer: str) -> None:
+    """A4 landscape, fitted to the width of the printed columns (8 pt or more), header row on every page."""
+    last = col_letter(columns, LAST_PRINTED)
+    ws.print_area = f"A1:{last}{last_row}"
+    a4_fit_to_width(ws, "landscape")
     ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
     ws.page_margins.left = ws.page_margins.right = 0.2
     ws.page_margins.top, ws.page_margins.bottom, ws.page_margins.header, ws.page_margins.footer = 0.4, 0.55, 0.2, 0.25

@@ -24,6 +24,7 @@ from plan_reports.tracker_format import (
     LAST_PRINTED,
     RAG_FILLS,
     Styles,
+    a4_fit_to_width,
     add_validation,
     check_colours,
     col_letter,
@@ -264,11 +265,7 @@ def _instructions(ws: Worksheet, cfg: Config, plan: Plan, dept_id: str, period: 
         lines = max(1, -(-len(text) // int(per_line)))
         ws.row_dimensions[r].height = lines * size * 1.3 + (10 if kind in ("h", "title") else 4)
     ws.sheet_view.showGridLines = False
-    ws.page_setup.orientation = "portrait"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    a4_fit_to_width(ws, "portrait")
     ws.print_area = f"A1:A{len(rows)}"
     ws.page_margins.left = ws.page_margins.right = 0.5
     ws.page_margins.top, ws.page_margins.bottom = 0.6, 0.7

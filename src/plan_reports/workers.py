@@ -25,6 +25,7 @@ from typing import Any
 
 DEFAULT_MEMORY_BYTES = 1024 * 1024 * 1024  # a worker that needs more than this is stopped, not the machine
 DEFAULT_TIMEOUT_SECONDS = 120.0  # a tracker takes well under a second; this is a file built to hang the reader
+IN_FLIGHT_PER_WORKER = 2  # one in hand and one queued, so no worker waits for the parent; few suspects if one dies
 _DIED = "the worker reading it stopped abruptly (a crash or its memory limit)"
 
 
@@ -67,7 +68,7 @@ def isolated_map(fn: Callable[[Any], Any], items: Sequence[Any], *, workers: int
 def _run(fn: Callable[[Any], Any], items: Sequence[Any], todo: list[int], workers: int,
          init: Callable[..., None] | None, init_args: tuple[Any, ...], memory_bytes: int | None,
          timeout: float) -> Any:
-    """One pool over `todo`, with at most `workers` items in flight so that the suspects of a crash are few.
+    """One pool over `todo`, with a few items in flight per worker so that the suspects of a crash are few.
 
     Yields finished items; returns (items never started, [(item in flight when the pool broke or stalled, why)]).
     """
@@ -79,7 +80,7 @@ def _run(fn: Callable[[Any], Any], items: Sequence[Any], todo: list[int], worker
     lost: list[tuple[int, str]] = []
     try:
         while pending or in_flight:
-            while pending and len(in_flight) < max(1, workers):
+            while pending and len(in_flight) < IN_FLIGHT_PER_WORKER * max(1, workers):
                 i = pending.pop()
                 try:
                     in_flight[pool.submit(fn, items[i])] = i

@@ -193,11 +193,16 @@ class _Parts:
 Start = Callable[[str, dict[str, str]], None]
 
 
+def _local(tag: str) -> str:
+    return tag.rpartition(":")[2]
+
+
 def _parse_xml(name: str, xml: bytes, start: Start | None = None, end: Callable[[str], None] | None = None,
                text: Callable[[str], None] | None = None) -> None:
     """Tokenize one XML part with expat, stopping at any DOCTYPE or entity declaration wherever it stands.
 
-    Element names reach the handlers without their namespace prefix ('x:c' -> 'c'), as some generators write them.
+    Handlers get element names as written: some generators prefix them ('x:c'), so each handler takes `_local`
+    of a name with a colon (done there, not in a wrapper, since a sheet has thousands of elements).
     """
     def refuse(*_: Any) -> None:
         raise ReadProblem("F009", f"Part {name} declares a DOCTYPE or XML entities, which Excel never writes; refused "
@@ -212,9 +217,9 @@ def _parse_xml(name: str, xml: bytes, start: Start | None = None, end: Callable[
     p.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     p.buffer_text = True
     if start:
-        p.StartElementHandler = lambda tag, attrs: start(tag.rpartition(":")[2], attrs)
+        p.StartElementHandler = start
     if end:
-        p.EndElementHandler = lambda tag: end(tag.rpartition(":")[2])
+        p.EndElementHandler = end
     if text:
         p.CharacterDataHandler = text
     try:
@@ -232,12 +237,16 @@ def _too_large(name: str, what: str) -> ReadProblem:
 
 
 class _SheetReader:
-    """Handlers for one sheet's expat pass: the true extent, and (with `detail`) formulas, error cells and merges."""
+    """Handlers for one sheet's expat pass: the true extent, and (with `detail`) formulas, error cells and merges.
+
+    Called for every element of the sheet (thousands), so the common path does little: a cell's own `r` is its name.
+    """
 
     def __init__(self, name: str, detail: bool) -> None:
         self.name, self.detail = name, detail
         self.row = self.col = self.rows = self.cols = 0
-        self.cell = ""
+        self.cell_row = 0
+        self.cell = ""  # the current cell's reference as written, or "" if it has none (named when needed)
         self.is_error = False
         self.collect: str | None = None  # "f" or "v" while inside one whose text is wanted
         self.buf: list[str] = []
@@ -249,25 +258,32 @@ class _SheetReader:
         m = _REF_RE.match(ref)
         if not m:
             raise _Damaged(f"sheet '{self.name}' has a cell reference {ref[:20]!r} that is not one")
-        return int(m.group(2)), col_index(m.group(1))
+        return int(m.group(2)), _col_number(m.group(1))
 
     def _extent(self, row: int, col: int) -> None:
         if row > MAX_ROWS or col > MAX_COLS:
             raise _too_large(self.name, f"has a cell at {col_name(col)}{row}" if col <= 16_384 and row <= 10**7
                              else "has a cell beyond Excel's last column or row")
-        self.rows, self.cols = max(self.rows, row), max(self.cols, col)
+        if row > self.rows:
+            self.rows = row
+        if col > self.cols:
+            self.cols = col
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
+        if ":" in tag:
+            tag = _local(tag)
         if tag == "c":
             ref = attrs.get("r")
             if ref is None:  # a cell without a reference takes the next column of the current row
                 self.col += 1
-                row, col = max(self.row, 1), self.col
+                row, col = self.row or 1, self.col
+                self.cell = ""
             else:
                 row, col = self._where(ref)
                 self.col = col
+                self.cell = ref if "$" not in ref else ""
             self._extent(row, col)
-            self.cell = f"{col_name(col)}{row}"
+            self.cell_row = row
             self.is_error = attrs.get("t") == "e"
         elif tag == "row":
             ref = attrs.get("r")
@@ -287,25 +303,35 @@ class _SheetReader:
         elif tag == "mergeCell" and "ref" in attrs:
             self.merged.append(attrs["ref"])
 
+    def _name(self) -> str:
+        return self.cell or f"{col_name(self.col)}{self.cell_row}"
+
     def text(self, data: str) -> None:
         if self.collect:
             self.buf.append(data)
 
     def end(self, tag: str) -> None:
+        if ":" in tag:
+            tag = _local(tag)
         if tag == self.collect:
             if tag == "f":
-                self.formulas[self.cell] = "".join(self.buf)
+                self.formulas[self._name()] = "".join(self.buf)
             else:
-                self.errors[self.cell] = "".join(self.buf) or "#ERROR"
+                self.errors[self._name()] = "".join(self.buf) or "#ERROR"
             self.collect = None
-        elif tag == "c" and self.is_error and self.detail:
-            self.errors.setdefault(self.cell, "#ERROR")
+        elif tag == "c" and self.is_error:
+            self.errors.setdefault(self._name(), "#ERROR")
             self.is_error = False
+
+
+@cache
+def _col_number(letters: str) -> int:
+    return col_index(letters)
 
 
 def _scan_sheet(name: str, part: str, state: str, xml: bytes, detail: bool) -> SheetScan:
     r = _SheetReader(name, detail)
-    _parse_xml(part, xml, r.start, r.end, r.text if detail else None)
+    _parse_xml(part, xml, r.start, r.end if detail else None, r.text if detail else None)
     return SheetScan(name, part, state, r.formulas, r.errors, tuple(r.merged), r.rows, r.cols)
 
 
@@ -325,7 +351,7 @@ def _elements(parts: _Parts, name: str, tag: str) -> list[dict[str, str]]:
     """The attributes of every `tag` element in one part (empty if the part is absent)."""
     found: list[dict[str, str]] = []
     if name in parts:
-        _parse_xml(name, parts.get(name), lambda t, a: found.append(a) if t == tag else None)
+        _parse_xml(name, parts.get(name), lambda t, a: found.append(a) if _local(t) == tag else None)
     return found
 
 
@@ -337,13 +363,13 @@ def _texts(parts: _Parts, name: str, tag: str, key_attr: str | None = None) -> d
 
     def start(t: str, attrs: dict[str, str]) -> None:
         nonlocal key
-        if t == tag:
+        if _local(t) == tag:
             key = attrs.get(key_attr, "") if key_attr else t
             buf.clear()
 
     def end(t: str) -> None:
         nonlocal key
-        if t == tag and key is not None:
+        if _local(t) == tag and key is not None:
             out[key] = "".join(buf).strip()
             key = None
 

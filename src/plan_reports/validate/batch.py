@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from plan_reports.issues import Issue, Severity
+from plan_reports.issues import issue
 from plan_reports.trackers import SHEET_COMMITMENTS, SHEET_INDICATORS, SHEET_META
 from plan_reports.validate.cache import ValidationCache
 from plan_reports.validate.returns import FileReport
@@ -41,14 +41,14 @@ def read_and_check(path: Path, cfg: Config, expected_period: Period | None, toda
             wanted.append(SHEET_META)
         values = read_values(pkg, wanted)
     except ReadProblem as e:
-        return FileReport(path, readable=False, issues=[Issue(e.code, Severity.ERROR, str(path), None, None, e.message)])
+        return FileReport(path, readable=False, issues=[issue(e.code, str(path), None, None, e.message)])
     return check_submission(pkg, values, cfg, expected_period=expected_period, today=today)
 
 
 def stopped_reader(path: Path, why: str) -> FileReport:
     """The report of a file whose worker failed: F013, for this file alone."""
-    return FileReport(path, readable=False, issues=[Issue(
-        "F013", Severity.ERROR, str(path), None, None,
+    return FileReport(path, readable=False, issues=[issue(
+        "F013", str(path), None, None,
         f"The file stopped the workbook reader ({why}), so it cannot be read safely. Open it in Excel, save it as a "
         "new .xlsx workbook and resend it.")])
 

@@ -10,9 +10,8 @@ import re
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from plan_reports.issues import Severity
+from plan_reports.issues import Severity, severity_of
 
-E, W = Severity.ERROR, Severity.WARNING
 PLACEHOLDERS = {"n/a", "na", "n.a.", "n.a", "-", "--", "–", "—", "tbc", "tba", "tbd", "tbc.", "unknown", "not known",
                 "not available", "nil", "none", "?", "x", "null", "#n/a", "awaiting", "pending"}
 UK_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})\s*$")
@@ -24,8 +23,11 @@ class Finding(NamedTuple):
     """A problem with a raw cell value, before it is given a location."""
 
     code: str
-    severity: Severity
     message: str
+
+    @property
+    def severity(self) -> Severity:
+        return severity_of(self.code)
 
 
 class Parsed(NamedTuple):
@@ -42,23 +44,23 @@ def _describe(raw: Any) -> str:
 def parse_number(raw: Any) -> Parsed:
     """A number from whatever a lead typed: 45, '45', '1,234', '45%', '£1,200'; or a finding saying what is wrong."""
     if type(raw) is float or type(raw) is int:  # the usual case, first (bool is neither)
-        return Parsed(float(raw)) if raw - raw == 0 else Parsed(None, Finding("C001", E, "The cell does not hold a valid number."))
+        return Parsed(float(raw)) if raw - raw == 0 else Parsed(None, Finding("C001", "The cell does not hold a valid number."))
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         return Parsed(None, missing=True)
     if isinstance(raw, bool):
-        return Parsed(None, Finding("C001", E, f"{raw} (TRUE/FALSE) is not a number."))
+        return Parsed(None, Finding("C001", f"{raw} (TRUE/FALSE) is not a number."))
     if isinstance(raw, (int, float)):
         if raw != raw or raw in (float("inf"), float("-inf")):
-            return Parsed(None, Finding("C001", E, "The cell does not hold a valid number."))
+            return Parsed(None, Finding("C001", "The cell does not hold a valid number."))
         return Parsed(float(raw))
     if isinstance(raw, (date, datetime)):
-        return Parsed(None, Finding("C001", E, f"A date ({raw:%d/%m/%Y}) was entered where a number is expected."))
+        return Parsed(None, Finding("C001", f"A date ({raw:%d/%m/%Y}) was entered where a number is expected."))
     s = str(raw).strip().replace("\u00a0", " ")
     if s.lower() in PLACEHOLDERS:
-        return Parsed(None, Finding("C004", E, f"{_describe(s)} is not a value. Leave the cell blank, choose a Data status "
+        return Parsed(None, Finding("C004", f"{_describe(s)} is not a value. Leave the cell blank, choose a Data status "
                                                "and give the reason there is no value."), missing=True)
     if UK_DATE.match(s) or ISO_DATE.match(s):
-        return Parsed(None, Finding("C005", E, f"{_describe(s)} looks like a date, but a number is expected here."))
+        return Parsed(None, Finding("C001", f"{_describe(s)} looks like a date, but a number is expected here."))
     core = s
     percent = core.endswith("%")
     core = core.rstrip("%").strip()
@@ -68,13 +70,13 @@ def parse_number(raw: Any) -> Parsed:
         compact = core.replace(" ", "")
         value = float(compact.replace(",", ""))
         if "," in compact:
-            return Parsed(value, Finding("C003", W, f"{_describe(s)} has thousands separators typed as text; read as "
+            return Parsed(value, Finding("C003", f"{_describe(s)} has thousands separators typed as text; read as "
                                                     f"{value:g}. Type numbers without commas."))
         what = "a percentage typed as text" if percent else "a currency amount typed as text" if had_currency else \
             "a number stored as text"
-        return Parsed(value, Finding("C002", W, f"{_describe(s)} is {what}; read as {value:g}{'%' if percent else ''}. "
+        return Parsed(value, Finding("C002", f"{_describe(s)} is {what}; read as {value:g}{'%' if percent else ''}. "
                                                 "Type the number only."))
-    return Parsed(None, Finding("C001", E, f"{_describe(s)} is not a number. Type a number only (no words or units)."))
+    return Parsed(None, Finding("C001", f"{_describe(s)} is not a number. Type a number only (no words or units)."))
 
 
 def resolve_percent(value: float, typed_as_percent_text: bool, reference: float | None) -> tuple[float, Finding | None]:
@@ -82,9 +84,9 @@ def resolve_percent(value: float, typed_as_percent_text: bool, reference: float 
     if typed_as_percent_text or not 0 < abs(value) < 1:
         return value, None
     if reference is not None and abs(reference) >= 1.5 and 0.5 <= abs(value * 100) / abs(reference) <= 2:
-        return value * 100, Finding("C008", W, f"{value:g} read as {value * 100:g}% (it looks like a fraction; recent "
+        return value * 100, Finding("C008", f"{value:g} read as {value * 100:g}% (it looks like a fraction; recent "
                                                f"values are around {reference:g}%). Type percentages as 0-100, e.g. 45.2.")
-    return value, Finding("C008", W, f"{value:g} is ambiguous: it could mean {value:g}% or {value * 100:g}%. "
+    return value, Finding("C008", f"{value:g} is ambiguous: it could mean {value:g}% or {value * 100:g}%. "
                                      "Percentages are typed as 0-100 (45.2 for 45.2%); please confirm.")
 
 
@@ -99,7 +101,7 @@ def parse_date(raw: Any) -> Parsed:
     if isinstance(raw, date):
         return Parsed(raw)
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        return Parsed(None, Finding("C014", E, f"{raw:g} is a number, not a date. Type the date as dd/mm/yyyy."))
+        return Parsed(None, Finding("C014", f"{raw:g} is a number, not a date. Type the date as dd/mm/yyyy."))
     s = str(raw).strip()
     m = UK_DATE.match(s)
     iso = ISO_DATE.match(s)
@@ -112,9 +114,9 @@ def parse_date(raw: Any) -> Parsed:
         else:
             raise ValueError
     except ValueError:
-        return Parsed(None, Finding("C014", E, f"{_describe(s)} is not a date Excel understands. Type it as dd/mm/yyyy, "
+        return Parsed(None, Finding("C014", f"{_describe(s)} is not a date Excel understands. Type it as dd/mm/yyyy, "
                                                "e.g. 31/03/2026."))
-    return Parsed(parsed, Finding("C005", W, f"{_describe(s)} is a date typed as text; read as {parsed:%d %B %Y}. "
+    return Parsed(parsed, Finding("C005", f"{_describe(s)} is a date typed as text; read as {parsed:%d %B %Y}. "
                                              "Type dates so Excel recognises them (dd/mm/yyyy)."))
 
 
@@ -126,9 +128,9 @@ def parse_fraction(raw: Any) -> Parsed:
     text_pct = isinstance(raw, str) and raw.strip().endswith("%")
     v = p.value / 100 if text_pct else p.value
     if 1 < v <= 100 and not text_pct:
-        return Parsed(v / 100, Finding("C008", W, f"{v:g} read as {v:g}%. Type % complete as a percentage, e.g. 45%."))
+        return Parsed(v / 100, Finding("C008", f"{v:g} read as {v:g}%. Type % complete as a percentage, e.g. 45%."))
     if not 0 <= v <= 1:
-        return Parsed(None, Finding("C013", E, f"{_describe(raw)} is not a % complete between 0% and 100%."))
+        return Parsed(None, Finding("C013", f"{_describe(raw)} is not a % complete between 0% and 100%."))
     return Parsed(v, p.finding)
 
 

@@ -12,7 +12,7 @@ from datetime import date
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from plan_reports.issues import Issue, Severity
+from plan_reports.issues import Issue, issue
 from plan_reports.periods import Period, PeriodError
 from plan_reports.score import rate_indicator
 from plan_reports.trackers import (
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from plan_reports.config import Config
     from plan_reports.models import Commitment, Indicator, Plan
 
-E, W = Severity.ERROR, Severity.WARNING
 JUMP_WARNING_PCT = 50.0
 
 
@@ -46,12 +45,12 @@ class _Collector:
         self.file = file
         self.issues: list[Issue] = []
 
-    def add(self, code: str, severity: Severity, sheet: str | None, cell: str | None, message: str) -> None:
-        self.issues.append(Issue(code, severity, self.file, sheet, cell, message))
+    def add(self, code: str, sheet: str | None, cell: str | None, message: str) -> None:
+        self.issues.append(issue(code, self.file, sheet, cell, message))
 
     def finding(self, f: Finding | None, sheet: str, cell: str, label: str) -> None:
         if f:
-            self.add(f.code, f.severity, sheet, cell, f"{label}: {f.message}")
+            self.add(f.code, sheet, cell, f"{label}: {f.message}")
 
 
 def _meta(pkg: Package, values: dict[str, list[list[Any]]]) -> dict[str, str]:
@@ -96,14 +95,14 @@ def _locate_columns(grid: list[list[Any]], columns: Sequence[Column], sheet: str
         if col.header in found:
             where[col.key] = found[col.header]
             if found[col.header] != pos:
-                out.add("S016", E, sheet, f"{col_name(found[col.header] + 1)}{HEADER_ROW}",
+                out.add("S016", sheet, f"{col_name(found[col.header] + 1)}{HEADER_ROW}",
                         f"Column '{col.header}' has moved (expected in column {col_name(pos + 1)}). Do not insert, delete "
                         "or move columns; start again from the tracker you were sent if needed.")
         else:
             missing.append(col)
     for col in missing:
         pos = columns.index(col)
-        out.add("S009", E, sheet, f"{col_name(pos + 1)}{HEADER_ROW}",
+        out.add("S009", sheet, f"{col_name(pos + 1)}{HEADER_ROW}",
                 f"Required column '{col.header}' is missing or renamed. Restore the heading exactly as sent.")
     if len(missing) > len(columns) // 2:
         return None
@@ -126,32 +125,32 @@ def _check_rows(sheet: str, rows: list[tuple[int, list[Any]]], id_col: int, expe
         ident = parse_text(row[id_col] if id_col < len(row) else None)
         cell = f"{letters}{r}"
         if ident is None:
-            out.add("S010", E, sheet, cell, f"Row {r} has entries but no {kind} ID: rows must not be added. "
+            out.add("S010", sheet, cell, f"Row {r} has entries but no {kind} ID: rows must not be added. "
                                             "Move this information into the commentary of an existing row.")
             continue
         if ident in seen:
-            out.add("S014", E, sheet, cell, f"{kind.title()} {ident} appears twice (rows {seen[ident][0]} and {r}). "
+            out.add("S014", sheet, cell, f"{kind.title()} {ident} appears twice (rows {seen[ident][0]} and {r}). "
                                             "Delete the copy.")
             continue
         if ident not in expected_set:
             owner = _owner_of(plan, ident)
             if owner and owner != dept:
-                out.add("S013", E, sheet, cell, f"{kind.title()} {ident} belongs to {owner}, not {dept}. Remove the row; "
+                out.add("S013", sheet, cell, f"{kind.title()} {ident} belongs to {owner}, not {dept}. Remove the row; "
                                                 f"{owner} reports it.")
             else:
-                out.add("S010", E, sheet, cell, f"{ident!r} is not a {kind} of this tracker: rows must not be added.")
+                out.add("S010", sheet, cell, f"{ident!r} is not a {kind} of this tracker: rows must not be added.")
             continue
         seen[ident] = (r, row)
         order.append(ident)
     for ident in expected:
         if ident not in seen:
-            out.add("S011", E, sheet, None, f"{kind.title()} {ident} is missing: rows must not be deleted. "
+            out.add("S011", sheet, None, f"{kind.title()} {ident} is missing: rows must not be deleted. "
                                             "Restore the row from the tracker you were sent.")
     kept = [i for i in expected if i in seen]
     if order != kept:
         first = next(i for i, (a, b) in enumerate(zip(order, kept, strict=False)) if a != b)
         r = seen[order[first]][0]
-        out.add("S012", E, sheet, f"A{r}", f"Rows have been reordered (expected {kept[first]} at row {r}, found "
+        out.add("S012", sheet, f"A{r}", f"Rows have been reordered (expected {kept[first]} at row {r}, found "
                                            f"{order[first]}). Keep the rows in the order sent.")
     return seen
 
@@ -165,7 +164,7 @@ def _merged(pkg: Package, sheet: str, out: _Collector) -> None:
         except ValueError:
             continue
         if row >= HEADER_ROW:
-            out.add("C011", E, sheet, ref, f"Cells {ref} are merged. Unmerge them (Home > Merge & Center) so each "
+            out.add("C011", sheet, ref, f"Cells {ref} are merged. Unmerge them (Home > Merge & Center) so each "
                                            "cell holds its own value.")
 
 
@@ -209,12 +208,12 @@ class _Sheet:
         coord = self.coord(key, r)
         label = f"{ident} {_LABELS.get(key, key.replace('_', ' '))}"
         if coord in self.scan.errors:
-            self.out.add("C009", E, self.name, coord, f"{label}: the cell shows the error {self.scan.errors[coord]}. "
+            self.out.add("C009", self.name, coord, f"{label}: the cell shows the error {self.scan.errors[coord]}. "
                                                       "Replace it with a value (or leave it blank).")
             return None
         if is_input and coord in self.scan.formulas:
             shown = formula_text(self.scan.formulas[coord])[:60]
-            self.out.add("C010", E, self.name, coord, f"{label}: the cell holds a formula ({shown}); "
+            self.out.add("C010", self.name, coord, f"{label}: the cell holds a formula ({shown}); "
                                                       "type the value itself (Paste Special > Values).")
         return value
 
@@ -267,11 +266,11 @@ def _check_indicator_row(sh: _Sheet, ind: Indicator, r: int, v: dict[str, Any], 
         low, high = ind.limits()
         why = ind.plausibility(value)
         if why and not low <= value <= high:
-            out.add("C006", E, sh.name, cell, f"{name}: {why}. Correct the figure.")
+            out.add("C006", sh.name, cell, f"{name}: {why}. Correct the figure.")
         elif why:
-            out.add("C018", W, sh.name, cell, f"{name}: {why}. It will not be rated until it is confirmed or corrected.")
+            out.add("C018", sh.name, cell, f"{name}: {why}. It will not be rated until it is confirmed or corrected.")
         if ind.unit == "count" and not float(value).is_integer():
-            out.add("C007", W, sh.name, cell, f"{name}: {value:g} is not a whole number, but this is a count.")
+            out.add("C007", sh.name, cell, f"{name}: {value:g} is not a whole number, but this is a count.")
     numerator = denominator = None
     if ind.rate:
         n, d = parse_number(v["numerator"]), parse_number(v["denominator"])
@@ -279,47 +278,47 @@ def _check_indicator_row(sh: _Sheet, ind: Indicator, r: int, v: dict[str, Any], 
         sh.finding(d, "denominator", r, f"{ind.id} denominator")
         numerator, denominator = n.value, d.value
         if (numerator is None) != (denominator is None):
-            out.add("X008", E, sh.name, sh.coord("numerator" if numerator is None else "denominator", r),
+            out.add("X008", sh.name, sh.coord("numerator" if numerator is None else "denominator", r),
                     f"{ind.id}: give both the numerator and the denominator, or neither.")
         elif numerator is not None and denominator is not None:
             if denominator == 0:
-                out.add("X008", E, sh.name, sh.coord("denominator", r), f"{ind.id}: the denominator is 0.")
+                out.add("X008", sh.name, sh.coord("denominator", r), f"{ind.id}: the denominator is 0.")
             elif value is not None:
                 implied = numerator / denominator * ind.rate.multiplier
                 if abs(implied - value) > max(0.5 * 10 ** -ind.decimals, 0.005 * abs(value)):
-                    out.add("X007", E, sh.name, cell, f"{ind.id}: the value {value:g} does not match numerator/denominator "
+                    out.add("X007", sh.name, cell, f"{ind.id}: the value {value:g} does not match numerator/denominator "
                                                       f"({numerator:g}/{denominator:g} = {implied:.{ind.decimals + 1}f}). "
                                                       "Correct whichever is wrong.")
     status_raw = parse_text(v["data_status"])
     status = _choice(status_raw, DATA_STATUSES)
     if status_raw and not status:
-        out.add("C012", E, sh.name, sh.coord("data_status", r),
+        out.add("C012", sh.name, sh.coord("data_status", r),
                 f"{ind.id} data status: {status_raw!r} is not one of {', '.join(DATA_STATUSES)}.")
     reason = parse_text(v["reason"])
     data_period = parse_text(v["data_period"])
     if data_period and not _is_period(data_period):
-        out.add("C016", W, sh.name, sh.coord("data_period", r),
+        out.add("C016", sh.name, sh.coord("data_period", r),
                 f"{ind.id}: 'period the data covers' {data_period!r} is not a period such as 2024/25 or 2025/26-Q1.")
     commentary = parse_text(v["commentary"])
     if value is None and val.missing and val.finding is None:
         if status != "Not yet available" or not reason:
-            out.add("X001", E, sh.name, cell,
+            out.add("X001", sh.name, cell,
                     f"{ind.id} has no value: choose 'Not yet available' as the Data status and give the reason "
                     f"(and when it is expected).")
     elif value is not None and status == "Not yet available":
-        out.add("X009", W, sh.name, sh.coord("data_status", r),
+        out.add("X009", sh.name, sh.coord("data_status", r),
                 f"{ind.id} has a value but its Data status says 'Not yet available'. Choose Final or Provisional.")
     elif value is not None and status is None and "data_status" in sh.where:
-        out.add("X010", W, sh.name, sh.coord("data_status", r), f"{ind.id}: choose a Data status (Final or Provisional).")
+        out.add("X010", sh.name, sh.coord("data_status", r), f"{ind.id}: choose a Data status (Final or Provisional).")
     if value is not None:
         rating = None if commentary else rate_indicator(ind, cfg.scoring.rag.rule_for(ind.id), value, target,
                                                         last_year=last_year)
         if rating and rating.status == "Red":
-            out.add("X002", E, sh.name, sh.coord("commentary", r) if "commentary" in sh.where else cell,
+            out.add("X002", sh.name, sh.coord("commentary", r) if "commentary" in sh.where else cell,
                     f"{ind.id} is Red ({rating.reason.removeprefix('Red: ')}): add commentary saying why and what is "
                     "being done.")
         if prev is not None and abs(prev) > 0 and abs(value - prev) / abs(prev) * 100 > JUMP_WARNING_PCT:
-            out.add("X006", W, sh.name, cell, f"{ind.id}: {value:g} is a change of {(value - prev) / abs(prev):+.0%} on the "
+            out.add("X006", sh.name, cell, f"{ind.id}: {value:g} is a change of {(value - prev) / abs(prev):+.0%} on the "
                                               f"previous period ({prev:g}). Please confirm it is right.")
     return IndicatorReturn(ind.id, r, value, numerator, denominator, target, status, reason, data_period, commentary)
 
@@ -355,29 +354,29 @@ def _check_commitments(pkg: Package, grid: list[list[Any]], plan: Plan, dept: st
         status_raw = parse_text(v["status"])
         status = _choice(status_raw, COMMITMENT_STATUSES)
         if status_raw and not status:
-            out.add("C012", E, sh.name, sh.coord("status", r),
+            out.add("C012", sh.name, sh.coord("status", r),
                     f"{ident} status: {status_raw!r} is not one of {', '.join(COMMITMENT_STATUSES)}.")
         elif not status_raw and "status" in sh.where:
-            out.add("X012", E, sh.name, sh.coord("status", r), f"{ident}: choose a status.")
+            out.add("X012", sh.name, sh.coord("status", r), f"{ident}: choose a status.")
         pct = parse_fraction(v["percent_complete"])
         sh.finding(pct, "percent_complete", r, f"{ident} % complete")
         start, target, completed = (x if type(x := v[k]) is date or x is None else _date(sh, x, k, r, ident)
                                     for k in ("start_date", "target_date", "completion_date"))
         challenges = parse_text(v["challenges"])
         if status == "Major disruption" and not challenges:
-            out.add("X003", E, sh.name, sh.coord("challenges", r),
+            out.add("X003", sh.name, sh.coord("challenges", r),
                     f"{ident} is in Major disruption: explain the disruption and the plan to recover under Challenges.")
         if status == "Completed" and (completed is None or pct.value is None or pct.value < 1):
-            out.add("X004", E, sh.name, sh.coord("completion_date" if completed is None else "percent_complete", r),
+            out.add("X004", sh.name, sh.coord("completion_date" if completed is None else "percent_complete", r),
                     f"{ident} is Completed: give the completion date and 100% complete.")
         if status not in ("Completed", "Deferred") and target and target < today:
-            out.add("X005", W, sh.name, sh.coord("target_date", r),
+            out.add("X005", sh.name, sh.coord("target_date", r),
                     f"{ident}: the target date {target:%d/%m/%Y} has passed but it is not completed. Update the "
                     "target date or explain the delay.")
         if start and completed and completed < start:
-            out.add("X011", E, sh.name, sh.coord("completion_date", r), f"{ident}: the completion date is before the start date.")
+            out.add("X011", sh.name, sh.coord("completion_date", r), f"{ident}: the completion date is before the start date.")
         if start and target and target < start:
-            out.add("X011", E, sh.name, sh.coord("target_date", r), f"{ident}: the target date is before the start date.")
+            out.add("X011", sh.name, sh.coord("target_date", r), f"{ident}: the target date is before the start date.")
         returns.append(CommitmentReturn(ident, r, parse_text(v["lead_officer"]), status, pct.value,
                                         *(d.isoformat() if d else None for d in (start, target, completed)),
                                         parse_text(v["milestone"]), parse_text(v["achievements"]), challenges,
@@ -398,47 +397,47 @@ def check_submission(pkg: Package, values: dict[str, list[list[Any]]], cfg: Conf
     out = _Collector(str(pkg.path))
     rep.issues = out.issues
     if pkg.macro_enabled:
-        out.add("F012", W, None, None, "The workbook is macro-enabled (.xlsm). Its values were read; its macros were not "
+        out.add("F012", None, None, "The workbook is macro-enabled (.xlsm). Its values were read; its macros were not "
                                        "run. Please return trackers as .xlsx.")
     meta = _meta(pkg, values)
     if meta.get("template_kind") != TEMPLATE_KIND and "template_version" not in meta:
-        out.add("S001", E, None, None, "This is not a Strategic Plan tracker (it has no tracker metadata). Fill in the "
+        out.add("S001", None, None, "This is not a Strategic Plan tracker (it has no tracker metadata). Fill in the "
                                        "tracker workbook you were sent rather than a copy or another file.")
         return rep
     rep.template_version, rep.plan_id = meta.get("template_version"), meta.get("plan_id")
     rep.department, rep.period, rep.generated_at = meta.get("department"), meta.get("period"), meta.get("generated_at")
     rep.team = meta.get("team") or ""
     if rep.template_version not in SUPPORTED_TEMPLATE_VERSIONS:
-        out.add("S002", E, None, None, f"Tracker template version {rep.template_version!r} is not supported (supported: "
+        out.add("S002", None, None, f"Tracker template version {rep.template_version!r} is not supported (supported: "
                                        f"{', '.join(SUPPORTED_TEMPLATE_VERSIONS)}). Use this quarter's tracker.")
         return rep
     plan = cfg.plans.get(rep.plan_id or "")
     if plan is None:
-        out.add("S003", E, None, None, f"The tracker is for plan {rep.plan_id!r}, which is not in the config "
+        out.add("S003", None, None, f"The tracker is for plan {rep.plan_id!r}, which is not in the config "
                                        f"(known: {', '.join(sorted(cfg.plans))}).")
         return rep
     depts = {d.id for d in cfg.organisation.departments}
     if rep.department not in depts:
-        out.add("S004", E, None, None, f"The tracker is for department {rep.department!r}, which is not in the config.")
+        out.add("S004", None, None, f"The tracker is for department {rep.department!r}, which is not in the config.")
         return rep
     try:
         period = Period.parse(rep.period or "")
     except PeriodError as e:
-        out.add("S005", E, None, None, f"The tracker's period is not valid: {e}")
+        out.add("S005", None, None, f"The tracker's period is not valid: {e}")
         return rep
     if not Period.parse(plan.starts).start <= period.start <= Period.parse(plan.ends).end:
-        out.add("S006", E, None, None, f"The tracker's period {period} is outside plan {plan.id} ({plan.starts} to "
+        out.add("S006", None, None, f"The tracker's period {period} is outside plan {plan.id} ({plan.starts} to "
                                        f"{plan.ends}).")
         return rep
     if expected_period is not None and period != expected_period:
-        out.add("S007", E, None, None, f"This tracker is for {period}, not {expected_period}. Send the {expected_period} "
+        out.add("S007", None, None, f"This tracker is for {period}, not {expected_period}. Send the {expected_period} "
                                        "tracker.")
     name_dept = re.match(r"Tracker_([A-Za-z]+)_", pkg.path.name)
     if name_dept and name_dept.group(1) != rep.department:
-        out.add("S015", W, None, None, f"The file name says {name_dept.group(1)} but the tracker is {rep.department}'s.")
+        out.add("S015", None, None, f"The file name says {name_dept.group(1)} but the tracker is {rep.department}'s.")
     for sheet in (SHEET_INDICATORS, SHEET_COMMITMENTS):
         if sheet not in pkg.sheets:
-            out.add("S008", E, sheet, None, f"The '{sheet}' sheet is missing or renamed. Restore it from the tracker you were sent.")
+            out.add("S008", sheet, None, f"The '{sheet}' sheet is missing or renamed. Restore it from the tracker you were sent.")
     if SHEET_INDICATORS in values:
         _merged(pkg, SHEET_INDICATORS, out)
         rep.indicators = _check_indicators(pkg, values[SHEET_INDICATORS], cfg, plan, rep.department, period, out)
