@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import shutil
@@ -8,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import pytest
 
 from plan_reports.config import Config, load_config
 from plan_reports.periods import Period
-from plan_reports.scheduler import RunResult, chase_list, occurrences, run_reminder, tick
+from plan_reports.scheduler import RunResult, chase_list, inbox_for, occurrences, run_reminder, tick
 from plan_reports.store import connect
 
 
@@ -135,16 +137,26 @@ def test_a_job_that_panics_is_logged_and_the_service_carries_on(config: Config, 
     assert con.execute("SELECT COUNT(*) FROM runs WHERE job = 'reminder' AND outcome = 'ok'").fetchone()[0] == 1
 
 
-def test_reminder_emails_through_a_real_smtp_server(config: Config, samples: dict[str, Path], tmp_path: Path) -> None:
+class Box:
+    """A real SMTP server's mailbox (aiosmtpd on localhost)."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return "250 OK"
+
+    def wait_for(self, n: int) -> None:
+        for _ in range(50):
+            if len(self.messages) >= n:
+                return
+            time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def smtp_box() -> Iterator[tuple[Box, int]]:
     from aiosmtpd.controller import Controller
-
-    class Box:
-        def __init__(self) -> None:
-            self.messages: list = []
-
-        async def handle_DATA(self, server, session, envelope):
-            self.messages.append(envelope)
-            return "250 OK"
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -153,6 +165,13 @@ def test_reminder_emails_through_a_real_smtp_server(config: Config, samples: dic
     ctl = Controller(box, hostname="127.0.0.1", port=port)
     ctl.start()
     try:
+        yield box, port
+    finally:
+        ctl.stop()
+
+
+def test_reminder_emails_through_a_real_smtp_server(config: Config, samples: dict[str, Path], tmp_path: Path) -> None:
+    with smtp_box() as (box, port):
         cfg = _cfg(config, tmp_path, host="127.0.0.1", port=port, security="none")
         from plan_reports.consolidate import consolidate
 
@@ -172,18 +191,48 @@ def test_reminder_emails_through_a_real_smtp_server(config: Config, samples: dic
         occ = occurrences(cfg, date(2025, 10, 23), date(2025, 10, 23))[-1]
         result = run_reminder(cfg, occ, datetime(2025, 10, 23, 7))
         deadline = cfg.submission_deadline(Period.parse("2025/26-Q2"))
-        for _ in range(50):
-            if len(box.messages) == 5:
-                break
-            time.sleep(0.1)
-    finally:
-        ctl.stop()
+        box.wait_for(5)
     contacts = {d.id: d.contact.email for d in cfg.organisation.departments}
     assert sorted(r for m in box.messages for r in m.rcpt_tos) == sorted(v for k, v in contacts.items() if k != "AC")
     by = {m.rcpt_tos[0]: m.content.decode() for m in box.messages}
     assert "error(s) to fix" in by[contacts["ET"]] and "no return has been received" in by[contacts["PH"]]
     assert f"{deadline:%d %B %Y}" in by[contacts["PH"]]
     assert Path(result.outputs[0]).read_text().count("\n") == 6  # header and five departments to chase
+
+
+def test_the_reminder_reads_the_inbox_before_chasing(config: Config, samples: dict[str, Path], tmp_path: Path) -> None:
+    """Five days before the deadline nothing is consolidated yet: a valid return waiting in the inbox is not chased,
+    and one with errors gets the list of what to fix and where, while there is still time."""
+    import openpyxl
+
+    from plan_reports.validate import validate_file
+
+    with smtp_box() as (box, port):
+        cfg = _cfg(config, tmp_path, host="127.0.0.1", port=port, security="none")
+        inbox = inbox_for(cfg, "2025/26-Q2")
+        inbox.mkdir(parents=True)
+        shutil.copy2(samples["AC"], inbox)
+        bad = inbox / samples["ET"].name
+        wb = openpyxl.load_workbook(samples["ET"])
+        wb["Indicators"]["G5"] = "lots"  # G: this period's value
+        wb["Indicators"]["G6"] = "n/a"
+        wb.save(bad)
+        before = {p.name: p.read_bytes() for p in inbox.iterdir()}
+        occ = next(o for o in occurrences(cfg, date(2025, 10, 1), date(2025, 10, 31)) if o.job == "reminder")
+        assert occ.due.date() < cfg.submission_deadline(Period.parse("2025/26-Q2"))  # before the deadline
+        run_reminder(cfg, occ, occ.due)
+        box.wait_for(5)
+    contacts = {d.id: d.contact.email for d in cfg.organisation.departments}
+    assert sorted(r for m in box.messages for r in m.rcpt_tos) == sorted(v for k, v in contacts.items() if k != "AC")
+    et = next(m.content.decode() for m in box.messages if m.rcpt_tos == [contacts["ET"]])
+    expected = [i for i in validate_file(bad, config, expected_period=Period.parse("2025/26-Q2"), today=occ.due.date()).issues
+                if i.severity.value == "error"]
+    assert len(expected) >= 2 and f"has {len(expected)} error(s) to fix" in et
+    for i in expected:
+        assert f"{i.sheet}!{i.cell} [{i.code}]" in et
+    assert {p.name: p.read_bytes() for p in inbox.iterdir()} == before  # validated, never changed
+    con = connect(Path(cfg.settings.store))
+    assert con.execute("SELECT COUNT(*) FROM submissions").fetchone()[0] == 0  # and not recorded
 
 
 def _free_config(config_copy: Path, tmp_path: Path) -> Path:

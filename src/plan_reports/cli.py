@@ -50,7 +50,8 @@ def _period(text: str) -> Any:
 def cmd_plan_show(args: argparse.Namespace) -> int:
     from plan_reports.plan import plan_tree, render_tree
 
-    plan = _config(args).plan(args.plan)
+    cfg = _config(args)
+    plan = cfg.plan(_plan_id(cfg, args.plan))
     if args.json:
         _print_json(plan_tree(plan))
     else:
@@ -60,12 +61,43 @@ def cmd_plan_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _warn_outside_plans(cfg: Any, period: Any) -> str | None:
+    """Say on stderr when a period is outside every plan; the warning, for --json output."""
+    warning = cfg.outside_every_plan(period)
+    if warning:
+        print(f"plan-reports: warning: {warning}", file=sys.stderr)
+    return warning
+
+
+def _plan_id(cfg: Any, given: str | None) -> str | None:
+    """A plan named by its id (2018-22) or by its file (config/plans/2018-22.yaml), as people type either."""
+    from pathlib import Path
+
+    if given is None or given in cfg.plans or not (given.endswith((".yaml", ".yml")) or "/" in given or "\\" in given):
+        return given
+    path = Path(given).resolve()
+    folder = (Path(cfg.root) / "plans").resolve()
+    if path.parent != folder:
+        raise UsageError(f"{given} is not a plan file of the config in {cfg.root}: use its id "
+                         f"({', '.join(sorted(cfg.plans))}), or --config for another config folder")
+    import yaml
+
+    try:
+        plan_id = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("id")
+    except OSError as e:
+        raise UsageError(f"cannot read {given}: {e.strerror}") from None
+    if plan_id not in cfg.plans:
+        raise UsageError(f"{given} does not hold a plan of this config")
+    return str(plan_id)
+
+
 def cmd_plan_check(args: argparse.Namespace) -> int:
     from plan_reports.config import ConfigError
     from plan_reports.plan import audit_problems, plan_counts
 
     cfg = _config(args)  # raises ConfigError listing every problem
-    plans = [cfg.plan(args.plan)] if args.plan else list(cfg.plans.values())
+    plan_id = _plan_id(cfg, args.plan)
+    plans = [cfg.plan(plan_id)] if plan_id else list(cfg.plans.values())
     problems = audit_problems(cfg, plans)  # every baseline and target traceable to a seed; plausible bounds
     if problems:
         raise ConfigError(problems)
@@ -87,6 +119,7 @@ def cmd_trackers(args: argparse.Namespace) -> int:
 
     cfg = _config(args)
     period = _period(args.period)
+    warning = _warn_outside_plans(cfg, period)
     depts = [args.department] if args.department else None
     store = Path(args.store) if args.store else Path(cfg.settings.store)
     if args.teams is not None and args.teams < 1:
@@ -100,7 +133,7 @@ def cmd_trackers(args: argparse.Namespace) -> int:
         written = write_trackers(cfg, period, Path(args.out), departments=depts, store=store if store.exists() else None,
                                  teams=args.teams)
     if args.json:
-        _print_json({"period": str(period), "files": [str(p) for p in written]})
+        _print_json({"period": str(period), "files": [str(p) for p in written], "warning": warning})
     else:
         for p in written:
             print(f"wrote {p}")
@@ -131,9 +164,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     cfg = _config(args)
     expected = _period(args.period) if args.period else None
-    files, missing = find_submissions(args.paths)
+    if expected is not None:
+        _warn_outside_plans(cfg, expected)
+    skipped: list[tuple[Path, str]] = []
+    files, missing = find_submissions(args.paths, skipped)
     for m in missing:
         print(f"plan-reports: no such file or folder: {m}", file=sys.stderr)
+    for f, why in skipped:
+        print(f"plan-reports: {f.name}: {why}", file=sys.stderr)
     if not files:
         print("plan-reports: no workbooks to validate", file=sys.stderr)
         return EXIT_USAGE
@@ -214,25 +252,121 @@ def cmd_consolidate(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from plan_reports.score import load_inputs, score_period
+    import json
+
+    from plan_reports.publish import latest_publication, live_snapshot, publication_meta, scores_from_dict
     from plan_reports.store import connect
 
     cfg = _config(args)
     period = _period(args.period)
     store = _existing_store(args, cfg)
-    plan = cfg.plan_for_period(period)
     con = connect(store)
-    try:
-        scores = score_period(cfg, plan, period, load_inputs(con, cfg, plan, period))
+    try:  # the published snapshot when there is one (what was reported), else, or with --live, the data now
+        pub = latest_publication(con, str(period))
+        meta = publication_meta(con, pub) if pub else None
+        live = args.live or pub is None
+        snap = live_snapshot(con, cfg, period) if live else json.loads(pub["scores_json"])
     finally:
         con.close()
     from plan_reports.report import print_scores
-    from plan_reports.score import scores_dict
 
     if args.json:
-        _print_json(scores_dict(scores))
+        _print_json({**snap, "live": live, "publication": meta})
     else:
-        print_scores(scores)
+        print_scores(scores_from_dict(snap))
+        if meta:
+            print(f"\n{'Live data; ' if live else ''}published version {meta['version']} on {meta['published_at']} by "
+                  f"{meta['published_by']}" + ("" if live else "; --live for the data as it is now"))
+    return EXIT_OK
+
+
+def _locked_store(args: argparse.Namespace, cfg: Any) -> Any:
+    """The store opened under its lock, for commands that write to it."""
+    import contextlib
+
+    from plan_reports.store import connect, store_lock
+
+    store = _existing_store(args, cfg)
+
+    @contextlib.contextmanager
+    def opened() -> Any:
+        with store_lock(store, notify=_say):
+            con = connect(store)
+            try:
+                yield con
+            finally:
+                con.close()
+
+    return opened()
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from plan_reports.publish import publish
+
+    cfg = _config(args)
+    period = _period(args.period)
+    with _locked_store(args, cfg) as con:
+        res = publish(con, cfg, period, note=args.note)
+    if args.json:
+        _print_json(res.to_dict())
+    else:
+        print(res.message)
+    return EXIT_OK if res.ok else EXIT_PROBLEMS
+
+
+def cmd_unlock(args: argparse.Namespace) -> int:
+    from plan_reports.publish import unlock
+
+    cfg = _config(args)
+    period = str(_period(args.period))
+    if not args.reason.strip():
+        raise UsageError("--reason must say why the period is unlocked")
+    with _locked_store(args, cfg) as con:
+        ok, message = unlock(con, period, args.reason.strip())
+    if args.json:
+        _print_json({"period": period, "unlocked": ok, "message": message})
+    else:
+        print(message)
+    return EXIT_OK if ok else EXIT_PROBLEMS
+
+
+def cmd_restatements(args: argparse.Namespace) -> int:
+    from plan_reports.publish import restatements
+    from plan_reports.store import connect
+
+    cfg = _config(args)
+    period = str(_period(args.period)) if args.period else None
+    con = connect(_existing_store(args, cfg))
+    try:
+        rows = restatements(con, cfg, period)
+    finally:
+        con.close()
+    if args.json:
+        _print_json({"period": period, "restatements": rows})
+    else:
+        from plan_reports.report import print_restatements
+
+        print_restatements(rows)
+    return EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from plan_reports.publish import NOT_COVERED, audit
+    from plan_reports.store import connect
+
+    cfg = _config(args)
+    period = str(_period(args.period)) if args.period else None
+    con = connect(_existing_store(args, cfg))
+    try:
+        events = audit(con, period)
+    finally:
+        con.close()
+    if args.json:
+        _print_json({"period": period, "events": events, "not_covered": NOT_COVERED})
+    else:
+        for e in events:
+            print(f"{e['at']}  {e['event']:<19} {e['period'] or '':<11} {e['detail']}" + (f" [{e['by']}]" if e["by"] else ""))
+        print(f"{len(events)} event(s). Not covered: {'; '.join(NOT_COVERED)}")
     return EXIT_OK
 
 
@@ -276,6 +410,53 @@ def cmd_history_import(args: argparse.Namespace) -> int:
     return EXIT_OK if all(r.ok for r in results) else EXIT_PROBLEMS
 
 
+def cmd_targets_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from plan_reports.targets import export_targets
+
+    cfg = _config(args)
+    year = _period(args.year)
+    if year.kind != "Y":
+        raise UsageError(f"targets are agreed for a financial year: give {year.year_label}, not {year}")
+    if args.department and args.department not in {d.id for d in cfg.organisation.departments}:
+        raise UsageError(f"unknown department {args.department!r}")
+    store = _store(args, cfg)
+    warning = _warn_outside_plans(cfg, year)
+    written = export_targets(cfg, year, Path(args.out), store if store.exists() else None,
+                             [args.department] if args.department else None)
+    if args.json:
+        _print_json({"year": str(year), "files": [str(p) for p in written], "warning": warning})
+    else:
+        for p in written:
+            print(f"wrote {p}")
+    return EXIT_OK
+
+
+def cmd_targets_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from plan_reports.store import connect, store_lock
+    from plan_reports.targets import import_targets, print_target_imports
+
+    cfg = _config(args)
+    missing = [f for f in args.files if not Path(f).is_file()]
+    if missing:
+        raise UsageError(f"no such file: {', '.join(missing)}")
+    store = _store(args, cfg)
+    with store_lock(store, notify=_say):
+        con = connect(store)
+        try:
+            results = import_targets(con, [Path(f) for f in args.files], cfg, agreed_by=args.agreed_by)
+        finally:
+            con.close()
+    if args.json:
+        _print_json({"store": str(store), "imports": [r.to_dict() for r in results]})
+    else:
+        print_target_imports(results)
+    return EXIT_OK if all(r.ok for r in results) else EXIT_PROBLEMS
+
+
 def cmd_history_show(args: argparse.Namespace) -> int:
     from plan_reports.history import query
     from plan_reports.store import connect
@@ -284,17 +465,26 @@ def cmd_history_show(args: argparse.Namespace) -> int:
     store = _existing_store(args, cfg)
     con = connect(store)
     try:
+        from plan_reports.publish import submitted_values
+
         rows = query(con, args.indicator, args.period)
+        returns = submitted_values(con, args.indicator, args.period)  # the council's own returns, file and cell
     finally:
         con.close()
     if args.json:
-        _print_json({"indicator": args.indicator, "values": rows})
+        _print_json({"indicator": args.indicator, "values": rows, "returns": returns})
     else:
         for r in rows:
             value = "" if r["value"] is None else f"{r['value']:g}"
             print(f"{r['period_label']:<46} {r['area_code']:<10} {r['area_name']:<32} {value:>10}  "
                   f"{r['file_name']} row {r['source_row']}")
         print(f"{len(rows)} value(s), in date order")
+        for r in returns:
+            value = "" if r["value"] is None else f"{r['value']:g}"
+            print(f"{r['period']:<11} {value:>10}  {r['file_name']} {r['sheet'] or ''}!{r['cell'] or '?'} "
+                  f"({r['department']}{' ' + r['team'] if r['team'] else ''}, received {r['submitted_at']})"
+                  + ("" if r["current"] else " superseded"))
+        print(f"{len(returns)} value(s) from returns")
     return EXIT_OK
 
 
@@ -378,12 +568,22 @@ def _now(args: argparse.Namespace) -> Any:
 def cmd_schedule_next(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
+    from plan_reports.periods import Period
     from plan_reports.scheduler import occurrences
 
     cfg = _config(args)
     now = _now(args)
     upcoming = [o for o in occurrences(cfg, now.date(), (now + timedelta(days=args.days)).date()) if o.due >= now]
     rows: list[dict[str, str]] = []
+    latest = max(cfg.plans.values(), key=lambda p: p.last_period().end)
+    if latest.last_period().end <= (now + timedelta(days=args.days)).date():
+        ended = "ended" if latest.last_period().end < now.date() else "ends"
+        rows.append({"due": now.isoformat(timespec="minutes"), "job": "reminder", "period": str(latest.last_period()),
+                     "note": f"the next plan file is due: {latest.id} {ended} with {latest.last_period()}; add the new "
+                             f"plan to {cfg.root / 'plans'} or set extended_until in {latest.id}'s file"})
+    for o in upcoming:
+        if (w := cfg.outside_every_plan(Period.parse(o.period))) and not any(r["job"] == "warning" for r in rows):
+            rows.append({"due": now.isoformat(timespec="minutes"), "job": "warning", "period": o.period, "note": w})
     for o in upcoming:  # the daily re-runs of a consolidation are one line: "daily until ..."
         daily = [x for x in upcoming if x.job == "consolidate" and x.period == o.period and x.note != "first run"]
         if o.job == "consolidate" and o.note != "first run":

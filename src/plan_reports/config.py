@@ -233,12 +233,22 @@ class Config:
 
     def current_plan(self, on: date) -> Plan:
         covering = [p for p in self.plans.values()
-                    if Period.parse(p.starts).start <= on <= Period.parse(p.ends).end and p.status != "draft"]
+                    if Period.parse(p.starts).start <= on <= p.last_period().end and p.status != "draft"]
         pool = covering or list(self.plans.values())
         return max(pool, key=lambda p: Period.parse(p.starts))
 
     def plan_for_period(self, period: Period) -> Plan:
         return self.current_plan(period.start)
+
+    def outside_every_plan(self, period: Period) -> str | None:
+        """A warning in words when no plan (or extension) covers `period`, naming the plan in use and its end."""
+        if any(p.covers(period) and p.status != "draft" for p in self.plans.values()):
+            return None
+        plan = self.plan_for_period(period)
+        return (f"{period} is outside every plan: the latest, {plan.id} ({plan.title}), ended with "
+                f"{plan.last_period()}. Its indicators and commitments are used meanwhile. Add the next plan as a new "
+                f"file in {self.root / 'plans'}, or extend this one until its successor is approved "
+                f"(extended_until: {period.year_label} in {plan.id}'s file).")
 
     def _move_off_weekend(self, d: date) -> date:
         while d.weekday() >= 5:

@@ -35,10 +35,16 @@ class ConsolidationResult:
     already_recorded: int
     reports: list[FileReport] = field(default_factory=list)
     scores: PeriodScores | None = None
+    published_version: int | None = None  # the period's latest published snapshot, if any
+    locked: bool = False
+    restatements_recorded: int = 0  # differences from the published snapshot that this run brought in
+    restatements_total: int = 0  # all differences from the published snapshot now
 
     def to_dict(self) -> dict[str, Any]:
         return {"period": self.period, "store": self.store, "workbook": self.workbook, "deadline": self.deadline,
                 "new_submissions": self.new_submissions, "already_recorded": self.already_recorded,
+                "published_version": self.published_version, "locked": self.locked,
+                "restatements_recorded": self.restatements_recorded, "restatements_total": self.restatements_total,
                 "returns": [s.__dict__ for s in self.statuses],
                 "files": [r.to_dict() for r in self.reports],
                 "scores": scores_dict(self.scores) if self.scores else None}
@@ -66,18 +72,22 @@ def record(con: sqlite3.Connection, rep: FileReport, period: Period) -> bool:
          len(rep.issues) - errors, json.dumps([i.to_dict() for i in rep.issues])))
     sid = cur.lastrowid
     if rep.valid:
+        from plan_reports.trackers import COMMITMENT_COLUMNS, SHEET_COMMITMENTS, SHEET_INDICATORS, col_letter, indicator_columns
+
+        value_col = col_letter(indicator_columns(period), "value")  # lineage: the cell each figure was typed in
+        status_col = col_letter(COMMITMENT_COLUMNS, "status")
         con.executemany(
             "INSERT INTO indicator_values (submission_id, indicator_id, period, value, numerator, denominator, target, "
-            "data_status, reason, data_period, commentary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "data_status, reason, data_period, commentary, sheet, cell) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(sid, v.indicator_id, rep.period, v.value, v.numerator, v.denominator, v.target, v.data_status, v.reason,
-              v.data_period, v.commentary) for v in rep.indicators])
+              v.data_period, v.commentary, SHEET_INDICATORS, f"{value_col}{v.row}") for v in rep.indicators])
         con.executemany(
             "INSERT INTO commitment_updates (submission_id, commitment_id, period, lead_officer, status, percent_complete, "
-            "start_date, target_date, completion_date, milestone, achievements, challenges, priorities) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "start_date, target_date, completion_date, milestone, achievements, challenges, priorities, sheet, cell) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(sid, c.commitment_id, rep.period, c.lead_officer, c.status, c.percent_complete,
               c.start_date, c.target_date, c.completion_date, c.milestone, c.achievements, c.challenges,
-              c.priorities) for c in rep.commitments])
+              c.priorities, SHEET_COMMITMENTS, f"{status_col}{c.row}") for c in rep.commitments])
     return True
 
 
@@ -115,8 +125,18 @@ def consolidate(cfg: Config, period: Period, submissions: Path, store: Path, out
         reports = validate_files(files, cfg, expected_period=period, today=today, progress=progress, use_cache=use_cache)
         con = connect(store)
         try:
+            from plan_reports.publish import is_locked, latest_publication, restatement_keys
+
+            pub = latest_publication(con, str(period))
+            before = restatement_keys(con, cfg, period) if pub else set()
+            from plan_reports.score import agreed_targets_for
+            from plan_reports.validate.rules import check_agreed_targets
+
+            agreed = agreed_targets_for(con, period)  # X013: a return's target that differs from the agreed one
+            for rep in reports:
+                check_agreed_targets(rep, agreed)
             new = 0
-            with transaction(con):
+            with transaction(con):  # a locked period's returns are still recorded; its published figures stay
                 for rep in sorted(reports, key=lambda r: (_mtime(Path(r.path)), str(r.path))):
                     new += record(con, rep, period)
             plan = cfg.plan_for_period(period)
@@ -124,6 +144,10 @@ def consolidate(cfg: Config, period: Period, submissions: Path, store: Path, out
             statuses = return_statuses(con, cfg, period, today or date.today())
             result = ConsolidationResult(str(period), str(store), None, cfg.submission_deadline(period).isoformat(),
                                          statuses, new, len(reports) - new, reports, scores)
+            if pub:
+                after = restatement_keys(con, cfg, period, scores) if new else before
+                result.published_version, result.locked = pub["version"], is_locked(con, str(period))
+                result.restatements_recorded, result.restatements_total = len(after - before), len(after)
             if out_dir is not None:
                 from plan_reports.workbook import write_consolidated
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pptx.slide import Slide
 
     from plan_reports.config import Config
+    from plan_reports.publish import ReportContext
     from plan_reports.store import ReturnStatus
 
 REQUIRED_LAYOUTS: dict[str, tuple[str, ...]] = {
@@ -202,8 +203,11 @@ class Deck:
                 _no_bullet(p)
 
     def save(self, target: Path) -> Path:
+        from plan_reports.stable_zip import stabilise
+
         with atomic_path(target) as tmp:
             self.prs.save(str(tmp))
+            stabilise(tmp)  # the same deck gives the same bytes, so its recorded hash identifies it
         return target
 
 
@@ -299,6 +303,9 @@ class DeckData:
     board_date: date
     council: str
     updates: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # commitment -> updates in the half
+    sources: dict[str, str] = field(default_factory=dict)  # indicator or commitment -> "file, Sheet!Cell"
+    changes: list[dict[str, Any]] = field(default_factory=list)  # restatements of earlier published periods
+    published: str = ""  # which published version the figures are
 
 
 def compact(v: float | None, unit: str, decimals: int) -> str:
@@ -500,6 +507,7 @@ def _appendix(deck: Deck, data: DeckData, inds: list[IndicatorScore], comms: lis
                 f"{x.rating.reason}. Trend {x.short_term.lower()}; {x.position.reason if x.position else 'no comparator'}.")
         if x.commentary:
             line += f" Commentary: {x.commentary}"
+        line += f" Source: {data.sources.get(x.indicator_id) or 'no return'}."
         detail.append(line)
     _full_text_slides(deck, f"Indicator detail: {scope}", detail)
     cdetail = [f"{c.commitment_id} [{c.assessment.status or 'no update'}] {c.text}"
@@ -524,8 +532,9 @@ def build_board_deck(data: DeckData, outcome: Outcome, template: Path) -> Deck:
     s = deck.slide("Title", f"{outcome.board.name}")
     deck.text(s, "Subtitle", [f"Highlight report: {data.half.label}",
                               f"Board meeting {data.board_date:%d %B %Y} · data to the end of {data.quarter.label}",
-                              data.council], 20)
+                              data.council, *([data.published] if data.published else [])], 20)
     _at_a_glance(deck, data, outcome)
+    _changes(deck, [c for c in data.changes if c["outcome_id"] == outcome.id], outcome.title)
     for so in outcome.sub_outcomes:
         items = [x for x in data.scores.indicators if x.sub_outcome_id == so.id]
         _indicator_tables(deck, data, so, items, decimals)
@@ -551,10 +560,18 @@ def build_summary_deck(data: DeckData, template: Path) -> Deck:
                               data.council], 20)
     for o in data.plan.outcomes:
         _at_a_glance(deck, data, o)
+    _changes(deck, data.changes, "all outcomes")
     return deck
 
 
-def load_deck_data(con: Any, cfg: Config, half: Period) -> DeckData:
+def _changes(deck: Deck, changes: list[dict[str, Any]], scope: str) -> None:
+    from plan_reports.deck_changes import add_changes_slides
+
+    add_changes_slides(deck, changes, scope, add_table, TABLE_ROWS, CAPTION_PT)
+
+
+def load_deck_data(con: Any, cfg: Config, half: Period, ctx: ReportContext | None = None) -> DeckData:
+    """The half-year's figures: the published snapshot of its last quarter when `ctx` gives one, else live."""
     from plan_reports.consolidate import return_statuses
     from plan_reports.score import load_inputs, score_period
 
@@ -562,7 +579,7 @@ def load_deck_data(con: Any, cfg: Config, half: Period) -> DeckData:
         raise ValueError(f"Decks are six-monthly: give a half-year such as {half.half()}, not {half}")
     quarter = half.quarters()[-1]
     plan = cfg.plan_for_period(quarter)
-    scores = score_period(cfg, plan, quarter, load_inputs(con, cfg, plan, quarter))
+    scores = ctx.scores if ctx and ctx.scores else score_period(cfg, plan, quarter, load_inputs(con, cfg, plan, quarter))
     statuses = {str(q): return_statuses(con, cfg, q, date.today()) for q in half.quarters()}
     updates: dict[str, list[dict[str, Any]]] = {}
     for q in half.quarters():
@@ -570,7 +587,14 @@ def load_deck_data(con: Any, cfg: Config, half: Period) -> DeckData:
 
         for cid, row in commitment_updates(con, str(q)).items():
             updates.setdefault(cid, []).append(dict(row))
-    return DeckData(half, quarter, plan, scores, statuses, cfg.board_meeting(half), cfg.organisation.council.name, updates)
+    if ctx and ctx.scores:  # the reported quarter's commentary as published
+        for c in ctx.scores.commitments:
+            ups = updates.setdefault(c.commitment_id, [])
+            ups[:] = [u for u in ups if u.get("period") != str(quarter)] + [{"achievements": c.achievements}]
+    pub = ctx.publication if ctx else None
+    return DeckData(half, quarter, plan, scores, statuses, cfg.board_meeting(half), cfg.organisation.council.name, updates,
+                    ctx.sources if ctx else {}, ctx.changes if ctx else [],
+                    f"Figures as published: version {pub['version']}, {pub['published_at'][:10]}" if pub else "")
 
 
 def deck_filename(board_id: str, half: Period) -> str:
@@ -580,12 +604,16 @@ def deck_filename(board_id: str, half: Period) -> str:
 def write_decks(cfg: Config, half: Period, store: Path, out_dir: Path, *, board: str | None = None,
                 template: Path | None = None) -> list[Path]:
     """One deck per Outcome Board (or just `board`), plus the corporate summary when all are written."""
+    from plan_reports.publish import ensure_published, record_outputs
     from plan_reports.store import connect
 
     template = Path(template) if template else default_template()
+    if half.kind != "H":
+        raise ValueError(f"Decks are six-monthly: give a half-year such as {half.half()}, not {half}")
+    ctx = ensure_published(cfg, half.quarters()[-1], store, "decks")  # the board sees the published figures
     con = connect(store)
     try:
-        data = load_deck_data(con, cfg, half)
+        data = load_deck_data(con, cfg, half, ctx)
     finally:
         con.close()
     outcomes = [o for o in data.plan.outcomes if board in (None, o.id, o.board.id)]
@@ -595,6 +623,7 @@ def write_decks(cfg: Config, half: Period, store: Path, out_dir: Path, *, board:
     written = [build_board_deck(data, o, template).save(Path(out_dir) / deck_filename(o.board.id, half)) for o in outcomes]
     if board is None:
         written.append(build_summary_deck(data, template).save(Path(out_dir) / deck_filename("CMT-summary", half)))
+    record_outputs(store, ctx, [("deck", p) for p in written])
     return written
 
 

@@ -95,6 +95,9 @@ def run_demo(cfg: Config, out: Path, *, seed: int = 1, step: Callable[[str], Non
             res.latest_statuses = [f"{s.department}: {s.status}" for s in result.statuses]
             marked = annotate_all([r for r in result.reports if not r.valid], out / "annotated")
             res.annotated.extend(Path(p) for p in marked.values())
+    year = Period(LATEST.next().fy, "Y", 1)
+    say(f"Targets for {year}: proposals exported, filled in, agreed and imported")
+    res.extra["targets"] = agree_demo_targets(cfg, year, out / "targets", res.store)
     say(f"Trackers for {LATEST.next()}, rolled forward from the history store")
     res.trackers = write_trackers(cfg, LATEST.next(), out / "trackers", store=res.store)
     say(f"Outcome Board decks for {LATEST.half()}")
@@ -107,3 +110,46 @@ def run_demo(cfg: Config, out: Path, *, seed: int = 1, step: Callable[[str], Non
     docx, pdf = write_annual_report(cfg, Period(LATEST.fy - 1, "Y", 1), res.store, out / "annual")
     res.extra["annual"] = [p for p in (docx, pdf) if p]
     return res
+
+
+def agree_demo_targets(cfg: Config, year: Period, out: Path, store: Path) -> list[Path]:
+    """Targets set as a council sets them: export the proposal workbooks, fill in each department's proposals (the
+    plan's target, else the target now, else the typical level), and import them as agreed."""
+    import openpyxl
+
+    from plan_reports.store import connect
+    from plan_reports.targets import (
+        AGREED_AT_ROW,
+        AGREED_BY_ROW,
+        COLUMNS,
+        FIRST_ROW,
+        SHEET_TARGETS,
+        export_targets,
+        import_targets,
+    )
+
+    plan = cfg.plan_for_period(year)
+    inds = {i.id: i for _, _, i in plan.indicators()}
+    col = {c.key: n for n, c in enumerate(COLUMNS, 1)}
+    agreed = []
+    for path in export_targets(cfg, year, out, store):
+        wb = openpyxl.load_workbook(path)
+        ws = wb[SHEET_TARGETS]
+        for r in range(FIRST_ROW, ws.max_row + 1):
+            ind = inds.get(ws.cell(r, col["id"]).value)
+            if ind is None or ws.cell(r, col["proposed"]).protection.locked:
+                continue
+            v = next((x for x in (ws.cell(r, col["plan_target"]).value, ws.cell(r, col["current"]).value, ind.typical)
+                      if isinstance(x, int | float)), None)
+            if v is not None and ind.plausibility(v) is None:
+                ws.cell(r, col["proposed"], round(v) if ind.unit == "count" else round(v, ind.decimals))
+        ws[f"B{AGREED_BY_ROW}"], ws[f"B{AGREED_AT_ROW}"] = "Corporate Management Team", datetime(year.fy, 3, 1)
+        agreed.append(out / "agreed" / path.name)
+        agreed[-1].parent.mkdir(parents=True, exist_ok=True)
+        wb.save(agreed[-1])
+    con = connect(store)
+    try:
+        import_targets(con, agreed, cfg)
+    finally:
+        con.close()
+    return agreed

@@ -77,6 +77,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "X010": (W, "value with no data status"),
     "X011": (E, "dates out of order"),
     "X012": (E, "no status for a commitment"),
+    "X013": (W, "the return's target differs from the agreed target"),
 }
 
 

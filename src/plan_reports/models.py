@@ -261,6 +261,20 @@ class Plan(Model):
     vision: str
     outcomes: list[Outcome]
     enabling: Outcome | None = None
+    # A council may keep reporting on a plan after it ends, e.g. until its successor is approved: the last period
+    # it is extended to, and why (trackers, validation and the scheduler then use it without warning).
+    extended_until: PeriodId | None = None
+    extension_note: str = ""
+
+    def last_period(self) -> Period:
+        """The last reporting period the plan covers: its end, or the end of its extension."""
+        end = Period.parse(self.ends)
+        if self.extended_until:
+            end = max(end, Period.parse(self.extended_until), key=lambda p: p.end)
+        return end
+
+    def covers(self, period: Period) -> bool:
+        return Period.parse(self.starts).start <= period.start <= self.last_period().end
 
     def groups(self) -> Iterator[Outcome]:
         """Outcomes, then the enabling section: everything departments report on."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, timedelta
 from typing import Literal
 
@@ -172,8 +173,11 @@ class Span:
         return f"{self.text} ({s:%b %Y} to {e:%b %Y})"
 
 
+@lru_cache(maxsize=4096)
 def parse_span(text: str, *, months_first: bool = False) -> Span:
     """A published period as a `Span`; PeriodError naming the forms understood if it is none of them.
+
+    Remembered: a scoring run asks for the same few dozen period texts thousands of times (Span is immutable).
 
     `2011-12` is a financial year unless `months_first` (a file whose other periods are months, such as 2021-07).
     """

@@ -15,7 +15,7 @@ import smtplib
 import ssl
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from filelock import FileLock
 
     from plan_reports.config import Config
+    from plan_reports.validate import FileReport
 
 JOBS = ("reminder", "consolidate", "decks")
 
@@ -202,21 +203,52 @@ class ChaseItem:
     contact: str
     email: str
     missing: str
+    problems: tuple[str, ...] = ()  # each error of a return waiting in the inbox: where (sheet!cell) and what to fix
 
 
-def chase_list(con: sqlite3.Connection, cfg: Config, period: str) -> list[ChaseItem]:
-    """Who has not got an accepted return in, and what is wrong with what they sent."""
+def chase_list(con: sqlite3.Connection, cfg: Config, period: str,
+               inbox: Sequence[FileReport] = ()) -> list[ChaseItem]:
+    """Who has no accepted return, and what is wrong with what they sent.
+
+    `inbox` holds the reports of the returns already in the period's inbox but not yet consolidated (validated,
+    not recorded): a department with a valid one there is not chased; one whose return has errors is told each
+    error and where to fix it.
+    """
     accepted = {r[0] for r in con.execute("SELECT DISTINCT department FROM current_submissions WHERE period = ?", (period,))}
+    waiting: dict[str, list[FileReport]] = {}
+    for rep in inbox:
+        if rep.department:
+            waiting.setdefault(rep.department, []).append(rep)
     items = []
     for d in cfg.organisation.departments:
-        if d.id in accepted:
+        mine = waiting.get(d.id, [])
+        if d.id in accepted or any(r.valid for r in mine):
             continue
-        rejected = con.execute("SELECT file_name, n_errors FROM submissions WHERE period = ? AND department = ? "
-                               "ORDER BY id DESC LIMIT 1", (period, d.id)).fetchone()
-        missing = (f"the return {rejected[0]} was received but has {rejected[1]} error(s) to fix" if rejected
-                   else "no return has been received")
-        items.append(ChaseItem(d.id, d.name, d.contact.name, d.contact.email, missing))
+        if mine:
+            rep = mine[-1]
+            errors = [i for i in rep.issues if i.severity.value == "error"]
+            problems = tuple(f"{i.sheet or 'the file'}{'!' + i.cell if i.cell else ''} [{i.code}]: {i.message}"
+                             for i in errors)
+            missing = (f"the return {rep.path.name} is in the inbox but has {len(errors)} error(s) to fix before it "
+                       "can be accepted")
+        else:
+            problems = ()
+            rejected = con.execute("SELECT file_name, n_errors FROM submissions WHERE period = ? AND department = ? "
+                                   "ORDER BY id DESC LIMIT 1", (period, d.id)).fetchone()
+            missing = (f"the return {rejected[0]} was received but has {rejected[1]} error(s) to fix" if rejected
+                       else "no return has been received")
+        items.append(ChaseItem(d.id, d.name, d.contact.name, d.contact.email, missing, problems))
     return items
+
+
+def inbox_reports(cfg: Config, period: str, today: date) -> list[FileReport]:
+    """The period's inbox, validated (in isolated workers) but not recorded: what the reminder knows is there."""
+    from plan_reports.validate import validate_paths
+
+    folder = inbox_for(cfg, period)
+    if not folder.is_dir():
+        return []
+    return validate_paths([folder], cfg, expected_period=Period.parse(period), today=today)
 
 
 def send_email(cfg: Config, to: list[str], subject: str, body: str) -> None:
@@ -238,12 +270,22 @@ def send_email(cfg: Config, to: list[str], subject: str, body: str) -> None:
         server.send_message(msg)
 
 
+def _problem_list(problems: Sequence[str], most: int = 20) -> str:
+    if not problems:
+        return ""
+    lines = [f"  - {p}" for p in problems[:most]]
+    if len(problems) > most:
+        lines.append(f"  ... and {len(problems) - most} more (run validate with --annotate for a marked-up copy)")
+    return "\nWhat to fix, and where (sheet!cell):\n" + "\n".join(lines) + "\n"
+
+
 def run_reminder(cfg: Config, occ: Occurrence, now: datetime) -> RunResult:
     from plan_reports.store import connect
 
+    waiting = inbox_reports(cfg, occ.period, now.date())
     con = connect(Path(cfg.settings.store))
     try:
-        items = chase_list(con, cfg, occ.period)
+        items = chase_list(con, cfg, occ.period, waiting)
     finally:
         con.close()
     p = Period.parse(occ.period)
@@ -260,7 +302,8 @@ def run_reminder(cfg: Config, occ: Occurrence, now: datetime) -> RunResult:
         for i in items:
             send_email(cfg, [i.email], f"Strategic Plan return for {p.label}: {i.name}",
                        f"Dear {i.contact},\n\nThe {i.name} Strategic Plan return for {p.label} {when} "
-                       f"{deadline:%A %d %B %Y}. At present {i.missing}.\n\nPlease send the completed tracker to "
+                       f"{deadline:%A %d %B %Y}. At present {i.missing}.\n{_problem_list(i.problems)}\n"
+                       "Please send the completed tracker to "
                        f"{cfg.organisation.performance_team.email}.\n\n{cfg.organisation.performance_team.name}\n")
     return RunResult([str(target)])
 
@@ -339,6 +382,9 @@ def serve(cfg: Config, *, tick_seconds: float = 3600, clock: Callable[[], dateti
 
     try:
         say(f"scheduler started for {store}; checking every {tick_seconds:g}s")
+        warning = cfg.outside_every_plan(Period.containing(clock().date()))
+        if warning:
+            say(f"warning: {warning}")
         one_tick()  # catch up at once
         job = schedule_lib.every(tick_seconds).seconds.do(one_tick)
         while not stopping["flag"]:

@@ -322,6 +322,31 @@ class ScoreInputs:
     comparators: dict[str, dict[str, dict[str, float | None]]] = field(default_factory=dict)  # ind -> period -> area -> v
     commitments: dict[str, dict[str, Any]] = field(default_factory=dict)  # commitment -> this period's update
     reported_departments: set[str] = field(default_factory=set)
+    # indicator -> the agreed target for the scored period or its year: value, period, agreed_by, agreed_at
+    agreed: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def agreed_targets_for(con: Any, period: Period) -> dict[str, dict[str, Any]]:
+    """The register's agreed target for each indicator in `period`: one agreed for the period itself, else its year."""
+    rows = con.execute("SELECT * FROM current_agreed_targets WHERE period IN (?, ?) ORDER BY period = ?",
+                       (str(period), period.year_label, str(period)))  # the period's own agreement is read last
+    return {r["indicator_id"]: dict(r) for r in rows}
+
+
+def target_note(rating: Rating, agreed: Mapping[str, Any] | None, reported: float | None, show: Any) -> Rating:
+    """The rating with its reason saying which target it used: the agreed one (and the return's, if different)."""
+    if not (rating.status == NO_TARGET or (rating.status in RAG and "vs target" in rating.reason)):
+        return rating  # the target played no part (no data, data only, a range, a queried value)
+    if agreed:
+        who = ", ".join(x for x in (agreed.get("agreed_by"), str(agreed.get("agreed_at") or "")[:10]) if x)
+        differs = reported is not None and not math.isclose(reported, agreed["value"], rel_tol=1e-9, abs_tol=1e-9)
+        note = f"agreed target for {agreed['period']}{f' ({who})' if who else ''}" + \
+            (f"; the return gave {show(reported)}" if differs else "")
+    else:
+        note = "target as given in the return" if reported is not None else "no target agreed or given in the return"
+    inputs = {**rating.inputs, "target_source": "agreed" if agreed else "return" if reported is not None else None,
+              "agreed_target": agreed["value"] if agreed else None, "return_target": reported}
+    return Rating(status=rating.status, reason=f"{rating.reason}; {note}", inputs=inputs)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -450,8 +475,10 @@ def _score_indicator(cfg: Any, ind: Indicator, o_id: str, s_id: str, period: Per
         missing = "not in the department's return" if dept_in else f"no return received from {ind.department}"
         rating = rate_indicator(ind, sc.rag.rule_for(ind.id), None, None, missing_reason=missing)
     else:
-        rating = rate_indicator(ind, sc.rag.rule_for(ind.id), value, current.target, last_year=last_year,
-                                missing_reason=current.reason or current.data_status)
+        agreed = inputs.agreed.get(ind.id)
+        rating = rate_indicator(ind, sc.rag.rule_for(ind.id), value, agreed["value"] if agreed else current.target,
+                                last_year=last_year, missing_reason=current.reason or current.data_status)
+        rating = target_note(rating, agreed, current.target, lambda v: fmt_value(v, ind.unit, ind.decimals))
     short = direction(ind.polarity, previous, value, thr, rng)
     long = direction(ind.polarity, last_year, value, thr, rng)
     trend = None
@@ -468,7 +495,8 @@ def _score_indicator(cfg: Any, ind: Indicator, o_id: str, s_id: str, period: Per
     return IndicatorScore(
         indicator_id=ind.id, name=ind.name, outcome_id=o_id, sub_outcome_id=s_id, aim_id=ind.aim, department=ind.department,
         unit=ind.unit, polarity=ind.polarity, statutory=ind.statutory, value=value,
-        target=current.target if current else None, data_period=at if current else None, rating=rating, short_term=short,
+        target=inputs.agreed[ind.id]["value"] if ind.id in inputs.agreed else current.target if current else None,
+        data_period=at if current else None, rating=rating, short_term=short,
         long_term=long, trend=trend, previous_value=previous, last_year_value=last_year,
         stale=stale, position=position, comparator_group=ind.comparator, comparator_period=comp_period,
         commentary=current.commentary if current else None,
@@ -567,6 +595,7 @@ def load_inputs(con: Any, cfg: Any, plan: Plan, period: Period) -> ScoreInputs:
     inputs.commitments = {k: dict(v) for k, v in commitment_updates(con, str(period)).items()}
     inputs.reported_departments = {r[0] for r in con.execute(
         "SELECT DISTINCT department FROM current_submissions WHERE period = ?", (str(period),))}
+    inputs.agreed = agreed_targets_for(con, period)
     return inputs
 
 

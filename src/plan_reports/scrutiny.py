@@ -155,8 +155,11 @@ class _Doc:
         inline.docPr.set("title", alt[:60])
 
     def save(self, target: Path) -> Path:
+        from plan_reports.stable_zip import stabilise
+
         with atomic_path(target) as tmp:
             self.doc.save(str(tmp))
+            stabilise(tmp)  # the same report gives the same bytes, so its recorded hash identifies it
         return target
 
 
@@ -180,7 +183,8 @@ def committee_items(scores: PeriodScores, c: Committee) -> list[IndicatorScore]:
     return [x for x in scores.indicators if c.covers(x.outcome_id, x.sub_outcome_id, x.indicator_id)]
 
 
-def build_scrutiny(cfg: Config, plan: Plan, scores: PeriodScores, period: Period, c: Committee, out: Path) -> tuple[Path, Path]:
+def build_scrutiny(cfg: Config, plan: Plan, scores: PeriodScores, period: Period, c: Committee, out: Path,
+                   changes: Sequence[dict[str, Any]] = ()) -> tuple[Path, Path]:
     items = committee_items(scores, c)
     decimals = {i.id: i.decimals for _, _, i in plan.indicators()}
     d, r = direction_counts(items), rag_counts(items)
@@ -200,6 +204,13 @@ def build_scrutiny(cfg: Config, plan: Plan, scores: PeriodScores, period: Period
         doc.heading(o.title, 1)
         doc.table(SCRUTINY_COLUMNS, rows, rag_col=5, widths=(2.3, 0.95, 0.8, 0.8, 0.8, 0.7, 0.9, 1.1, 1.7))
         xl_rows += [[o.title, *row] for row in rows]
+    mine = [x for x in changes if c.covers(x["outcome_id"], x["sub_outcome_id"], x["indicator_id"])]
+    if mine:
+        from plan_reports.deck_changes import CHANGES_HEADER, CHANGES_TITLE, change_rows, changes_headline
+
+        doc.heading(CHANGES_TITLE, 1)
+        doc.para(changes_headline(mine))
+        doc.table(CHANGES_HEADER, change_rows(mine), widths=(0.9, 3.0, 1.6, 1.6, 2.6, 0.9))
     doc.heading("Annex: commitments by status", 1)
     comms = [x for x in scores.commitments if c.covers(x.outcome_id, x.sub_outcome_id, "")]
     doc.table(("Commitment", "Lead", "Status", "% complete", "Check"),
@@ -219,6 +230,9 @@ def _write_xlsx(target: Path, header: Sequence[str], rows: Sequence[Sequence[str
     with atomic_path(target) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_numbers": False,
                                             "strings_to_urls": False})
+        from datetime import datetime
+
+        wb.set_properties({"created": datetime(period.end.year, period.end.month, period.end.day)})  # byte-stable
         ws = wb.add_worksheet("Performance")
         bold = wb.add_format({"bold": True, "bg_color": "#1F4E79", "font_color": "#FFFFFF", "text_wrap": True})
         wrap = wb.add_format({"text_wrap": True, "valign": "top"})
@@ -246,13 +260,20 @@ def write_scrutiny(cfg: Config, period: Period, store: Path, out: Path, committe
         known = ", ".join(c.id for c in cfg.committees.committees)
         raise ValueError(f"No committee '{committee}' (known: {known})")
     plan = cfg.plans[cfg.committees.plan]
-    con = connect(store)
-    try:
-        scores = _scores(con, cfg, plan, period)
-    finally:
-        con.close()
+    from plan_reports.publish import ensure_published, record_outputs
+
+    ctx = ensure_published(cfg, period, store, "scrutiny")  # members see the published figures
+    if ctx.scores is not None and ctx.scores.plan_id == plan.id:
+        scores = ctx.scores
+    else:
+        con = connect(store)
+        try:
+            scores = _scores(con, cfg, plan, period)
+        finally:
+            con.close()
     out.mkdir(parents=True, exist_ok=True)
-    made = [(c, *build_scrutiny(cfg, plan, scores, period, c, out)) for c in chosen]
+    made = [(c, *build_scrutiny(cfg, plan, scores, period, c, out, ctx.changes)) for c in chosen]
+    record_outputs(store, ctx, [(kind, f) for _, d, x in made for kind, f in (("scrutiny report", d), ("scrutiny table", x))])
     pdfs = _pdfs([d for _, d, _ in made], out) if pdf else [None] * len(made)
     return [ScrutinyReport(c.id, d, x, p, direction_counts(committee_items(scores, c)), rag_counts(committee_items(scores, c)))
             for (c, d, x), p in zip(made, pdfs, strict=True)]
@@ -324,9 +345,12 @@ def write_annual_report(cfg: Config, year: Period, store: Path, out: Path, pdf: 
         raise ValueError(f"The annual report is for a financial year such as {year.year_label}, not {year}")
     last_q = year.quarters()[-1]
     plan = cfg.plan_for_period(last_q)
+    from plan_reports.publish import ensure_published, record_outputs
+
+    ctx = ensure_published(cfg, last_q, store, "annual-report")  # the year's figures as published
     con = connect(store)
     try:
-        scores = _scores(con, cfg, plan, last_q)
+        scores = ctx.scores if ctx.scores is not None else _scores(con, cfg, plan, last_q)
         updates: dict[str, list[dict[str, Any]]] = {}
         from plan_reports.store import commitment_updates
 
@@ -377,6 +401,7 @@ def write_annual_report(cfg: Config, year: Period, store: Path, out: Path, pdf: 
         doc.table(header, rows, rag_col=len(years) + 2, widths=(3.0, *[0.8] * len(years), 0.8, 0.75, 0.95, 1.3))
         out.mkdir(parents=True, exist_ok=True)
         docx = doc.save(out / f"Annual_Performance_Report_{year.year_label.replace('/', '-')}.docx")
+    record_outputs(store, ctx, [("annual report", docx)])  # PDFs carry LibreOffice's render time: not recorded
     made_pdf = _pdfs([docx], out)[0] if pdf else None
     return docx, made_pdf
 

@@ -153,6 +153,84 @@ MIGRATIONS: list[str] = [
             WHERE i2.superseded_by IS NULL AND a2.area_code = a.area_code AND a2.period = a.period
               AND a2.indicator_id = a.indicator_id);
     """,
+    # 6: lineage (the sheet and cell each value came from) and publication: frozen snapshots of scored periods, the
+    # files they came from, the outputs made from them, and unlocks (each closed by the next publish)
+    """
+    ALTER TABLE indicator_values ADD COLUMN sheet TEXT;
+    ALTER TABLE indicator_values ADD COLUMN cell TEXT;
+    ALTER TABLE commitment_updates ADD COLUMN sheet TEXT;
+    ALTER TABLE commitment_updates ADD COLUMN cell TEXT;
+    CREATE TABLE publications (
+        id INTEGER PRIMARY KEY,
+        period TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        plan_id TEXT NOT NULL,
+        published_at TEXT NOT NULL,
+        published_by TEXT NOT NULL,
+        note TEXT,
+        trigger TEXT NOT NULL,
+        content_sha256 TEXT NOT NULL,
+        scores_json TEXT NOT NULL,
+        UNIQUE (period, version)
+    );
+    CREATE TABLE published_values (
+        publication_id INTEGER NOT NULL REFERENCES publications(id),
+        kind TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        value REAL, target REAL, rating TEXT, reason TEXT, short_term TEXT, long_term TEXT, quartile INTEGER,
+        status TEXT,
+        submission_id INTEGER REFERENCES submissions(id),
+        PRIMARY KEY (publication_id, kind, item_id)
+    );
+    CREATE TABLE published_files (
+        publication_id INTEGER NOT NULL REFERENCES publications(id),
+        submission_id INTEGER NOT NULL REFERENCES submissions(id),
+        PRIMARY KEY (publication_id, submission_id)
+    );
+    CREATE TABLE published_outputs (
+        id INTEGER PRIMARY KEY,
+        publication_id INTEGER NOT NULL REFERENCES publications(id),
+        kind TEXT NOT NULL,
+        file_name TEXT NOT NULL,
+        path TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        UNIQUE (publication_id, file_name, sha256)
+    );
+    CREATE TABLE unlocks (
+        id INTEGER PRIMARY KEY,
+        period TEXT NOT NULL,
+        publication_id INTEGER NOT NULL REFERENCES publications(id),
+        unlocked_at TEXT NOT NULL,
+        unlocked_by TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        relocked_at TEXT,
+        relocked_by TEXT,
+        relock_publication_id INTEGER REFERENCES publications(id)
+    );
+    CREATE INDEX unlocks_period ON unlocks(period, relocked_at);
+    """,
+    # 7: the register of agreed targets (`targets`): each agreement appended, the latest per indicator and period
+    # (a year such as 2026/27, or one reporting period) is current
+    """
+    CREATE TABLE agreed_targets (
+        id INTEGER PRIMARY KEY,
+        indicator_id TEXT NOT NULL,
+        period TEXT NOT NULL,
+        value REAL NOT NULL,
+        agreed_by TEXT,
+        agreed_at TEXT NOT NULL,
+        file_name TEXT,
+        sha256 TEXT,
+        recorded_at TEXT NOT NULL
+    );
+    CREATE INDEX agreed_targets_ind ON agreed_targets(indicator_id, period);
+    CREATE VIEW current_agreed_targets AS
+        SELECT id, indicator_id, period, value, agreed_by, agreed_at, file_name, sha256, recorded_at
+        FROM (SELECT t.*, ROW_NUMBER() OVER (PARTITION BY indicator_id, period ORDER BY id DESC) AS newest
+              FROM agreed_targets t)
+        WHERE newest = 1;
+    """,
 ]
 
 

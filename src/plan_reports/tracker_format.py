@@ -28,9 +28,10 @@ class Column(Protocol):
 
 
 def col_letter(columns: Sequence[Column], key: str) -> str:
-    from openpyxl.utils import get_column_letter
+    """The column letter of `key` (without importing openpyxl: consolidation asks for it and needs nothing else)."""
+    from plan_reports.xlsx import col_name
 
-    return get_column_letter([c.key for c in columns].index(key) + 1)
+    return col_name([c.key for c in columns].index(key) + 1)
 
 
 class Styles:

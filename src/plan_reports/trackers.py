@@ -18,6 +18,7 @@ from plan_reports import preview
 from plan_reports.atomic import atomic_path
 from plan_reports.models import FREQUENCY_LABELS, POLARITY_LABELS, UNIT_LABELS, Indicator, Plan
 from plan_reports.periods import Period
+from plan_reports.targets import plan_target
 from plan_reports.tracker_format import (
     FIRST_ROW,
     HEADER_FILL,
@@ -135,6 +136,8 @@ class Prefill:
 
     values: dict[tuple[str, str], float] = field(default_factory=dict)  # (indicator id, period id) -> value
     commitments: dict[str, dict[str, Any]] = field(default_factory=dict)  # commitment id -> column key -> value
+    targets: dict[str, float] = field(default_factory=dict)  # indicator id -> target to pre-fill (else the plan's)
+    agreed: dict[str, str] = field(default_factory=dict)  # indicator id -> how its target was agreed (cell locked)
 
 
 @dataclass(frozen=True)
@@ -171,13 +174,7 @@ def _department_items(plan: Plan, dept: str) -> tuple[list[tuple[str, Indicator]
     return inds, comms
 
 
-def target_for(ind: Indicator, period: Period) -> float | None:
-    """The plan's target for a period that covers this one; a 2030 end-state is not this quarter's target."""
-    for t in ind.targets:
-        tp = Period.parse(t.period)
-        if tp.start <= period.start and period.end <= tp.end:
-            return t.value
-    return None
+target_for = plan_target  # the plan's target for a period that covers this one (kept here for callers)
 
 
 def default_data_period(ind: Indicator, period: Period, cutoff_days: int) -> str:
@@ -228,7 +225,7 @@ def _instructions(ws: Worksheet, cfg: Config, plan: Plan, dept_id: str, period: 
               "White columns are for you: the period the data covers, this period's value, the target, the data "
               "status and, if there is no value, the reason; commentary. For rates, the numerator and denominator "
               "are to the right of Checks. Type numbers only: no %, commas, units or text such as n/a. "
-              "Percentages are typed as 45.2 for 45.2%."),
+              "Percentages are typed as 45.2 for 45.2%. A grey target is the agreed target for the year: it is locked."),
         ("p", "'Same period a year earlier' and 'Period before' are for the period the data covers, not for this "
               "reporting round: an annual figure published late is compared with the year before it."),
         ("p", "Data status: Final (published or signed off), Provisional (may be revised), "
@@ -299,6 +296,7 @@ def _indicators_sheet(ws: Worksheet, styles: Styles, cfg: Config, plan: Plan, it
     rules: dict[tuple[str, str, str | None, str | None, str], list[str]] = {}
     L = {k: col_letter(cols, k) for k in keys}
     cached: dict[str, Any] = {}
+    agreed = {("target", i) for i in prefill.agreed}
     for r, (sub_title, ind) in enumerate(items, FIRST_ROW):
         base = ind.baselines[-1] if ind.baselines else None
         data_period = default_data_period(ind, period, cfg.calendar.board_meeting_days_after_period_end)
@@ -310,7 +308,7 @@ def _indicators_sheet(ws: Worksheet, styles: Styles, cfg: Config, plan: Plan, it
             "frequency": FREQUENCY_LABELS[ind.frequency], "statutory": "Yes" if ind.statutory else "No",
             "baseline": base.value if base else None, "baseline_period": base.period if base else None,
             "value_last_year": last_year, "value_previous": previous, "rule": preview.rule_text(ind, rule),
-            "target": target_for(ind, period), "data_period": data_period,
+            "target": prefill.targets.get(ind.id, target_for(ind, period)), "data_period": data_period,
             "range_low": ind.range.low if ind.range else None, "range_high": ind.range.high if ind.range else None,
         }
         number = _number_rule(ind)
@@ -321,8 +319,8 @@ def _indicators_sheet(ws: Worksheet, styles: Styles, cfg: Config, plan: Plan, it
             is_rate_col = col.key in ("numerator", "denominator")
             if is_rate_col and ind.rate is None:
                 cell.style = styles.na
-            else:
-                cell.style = styles.input if col.input else styles.locked
+            else:  # an agreed target is context, locked
+                cell.style = styles.input if col.input and (col.key, ind.id) not in agreed else styles.locked
             if col.key in ("baseline", "value_last_year", "value_previous", "value", "target", "range_low", "range_high"):
                 cell.number_format = number[4]
             elif col.key in TEXT_KEYS:
@@ -336,7 +334,8 @@ def _indicators_sheet(ws: Worksheet, styles: Styles, cfg: Config, plan: Plan, it
         cached[f"{L['rag_preview']}{r}"] = env["rag_preview"]
         cached[f"{L['checks']}{r}"] = preview.evaluate(check, env, today)
         rules.setdefault(number, []).append(f"{L['value']}{r}")
-        rules.setdefault(number, []).append(f"{L['target']}{r}")
+        if ("target", ind.id) not in agreed:
+            rules.setdefault(number, []).append(f"{L['target']}{r}")
         if ind.rate:
             ws[f"{L['numerator']}{r}"].number_format = ws[f"{L['denominator']}{r}"].number_format = "#,##0.##"
     last = FIRST_ROW + len(items) - 1
@@ -518,6 +517,7 @@ def store_prefill(con: Any, plan: Plan, dept_id: str, period: Period, area_code:
     figures for the council's area, then returns up to last period, the latest report of a period winning), and the
     last known commitment updates."""
     from plan_reports.store import area_values, indicator_values_through
+    from plan_reports.targets import prefill_targets
 
     mine = [i.id for _, _, i in plan.indicators() if i.department == dept_id]
     history: dict[tuple[str, str], float] = {}
@@ -533,7 +533,9 @@ def store_prefill(con: Any, plan: Plan, dept_id: str, period: Period, area_code:
          "WHERE c.period < ? AND s.department = ? ORDER BY c.period, s.id")
     for row in con.execute(q, (str(period), dept_id)):
         carried[row["commitment_id"]] = carried_update(row)
-    return plan_prefill(plan, dept_id, history, carried)
+    pre = plan_prefill(plan, dept_id, history, carried)
+    pre.targets, pre.agreed = prefill_targets(con, plan, dept_id, period)  # agreed (locked), else last period's
+    return pre
 
 
 def carried_update(update: Mapping[str, Any]) -> dict[str, Any]:

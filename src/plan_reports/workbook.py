@@ -155,8 +155,12 @@ def _write(book: _Book, con: sqlite3.Connection, cfg: Config, plan: Plan, period
             ("Polarity", 14), ("Statutory", 8)] + [(str(p), 10) for p in hp] + [
         (f"Value {period}", 11), ("Target", 10), ("RAG", 10), ("Why", 46), ("Short-term (vs previous)", 13),
         ("Long-term (vs a year earlier)", 13), ("Comparator quartile", 14), ("Rank", 9), ("Comparator period", 11),
-        ("Period the data covers", 11), ("Stale", 6), ("Commentary", 46), ("Source return", 34)]
+        ("Period the data covers", 11), ("Stale", 6), ("Commentary", 46), ("Source return", 34),
+        ("Source (file and cell)", 44)]
     ind_sheet = _Sheet(wb, "Indicators", f"Indicators for {label}", cols)
+    from plan_reports.publish import lineage
+
+    ind_src, com_src = lineage(con, str(period), scores)
     first_hist = 9
     rag_col = first_hist + len(hp) + 2
     for x in scores.indicators:
@@ -167,7 +171,8 @@ def _write(book: _Book, con: sqlite3.Connection, cfg: Config, plan: Plan, period
                POLARITY_LABELS[x.polarity], "Yes" if x.statutory else "No", *hist_vals, x.value, x.target,
                x.rating.status, x.rating.reason, x.short_term, x.long_term,
                QUARTILE_LABELS[pos.quartile] if pos and pos.quartile else "", f"{pos.rank} of {pos.group_size}" if pos else "",
-               x.comparator_period or "", x.data_period or "", "Yes" if x.stale else "No", x.commentary or "", x.source]
+               x.comparator_period or "", x.data_period or "", "Yes" if x.stale else "No", x.commentary or "", x.source,
+               ind_src[x.indicator_id]["where"] if x.indicator_id in ind_src else ""]
         formats = {first_hist + k: fmt for k in range(len(hp) + 2)}
         ind_sheet.add(row, formats, rag_col=rag_col)
     ind_sheet.finish()
@@ -175,12 +180,14 @@ def _write(book: _Book, con: sqlite3.Connection, cfg: Config, plan: Plan, period
     com = _Sheet(wb, "Commitments", f"Commitments for {label}", [
         ("ID", 10), ("Commitment", 60), ("Outcome", 18), ("Sub-outcome", 28), ("Lead", 7), ("Role", 8), ("Lead officer", 16),
         ("Status", 16), ("RAG", 9), ("% complete", 10), ("Expected %", 10), ("Check", 40), ("Target date", 11),
-        ("Milestone", 40), ("Achievements", 40), ("Challenges", 40), ("Priorities for the next six months", 40)])
+        ("Milestone", 40), ("Achievements", 40), ("Challenges", 40), ("Priorities for the next six months", 40),
+        ("Source (file and cell)", 44)])
     for c in scores.commitments:
         a = c.assessment
         com.add([c.commitment_id, c.text, otitles[c.outcome_id], titles[c.sub_outcome_id], c.lead, c.role.title(),
                  c.lead_officer or "", a.status or "No return", a.rag, c.percent_complete, a.expected_pct, a.flag or "",
-                 c.target_date or "", c.milestone or "", c.achievements or "", c.challenges or "", c.priorities or ""],
+                 c.target_date or "", c.milestone or "", c.achievements or "", c.challenges or "", c.priorities or "",
+                 com_src[c.commitment_id]["where"] if c.commitment_id in com_src else ""],
                 {10: "0%", 11: "0%"}, rag_col=9)
     com.finish()
 

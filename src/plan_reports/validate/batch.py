@@ -120,17 +120,33 @@ def validate_file(path: Path, cfg: Config, *, expected_period: Period | None = N
     return validate_files([path], cfg, expected_period=expected_period, today=today, workers=1, use_cache=use_cache)[0]
 
 
-def find_submissions(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
-    """Files to validate (explicit files always; folders searched recursively) and the ones not found."""
+def not_a_return(path: Path) -> str | None:
+    """Why a file that looks like a workbook is not a return at all (Office's lock files), or None."""
+    if path.name.startswith("~$"):
+        return (f"skipped: Excel's lock file for {path.name[2:]}, which is open in Excel somewhere (it holds only the "
+                "name of the person who has it open). Validate the workbook itself.")
+    if path.name.startswith(".~lock."):
+        return f"skipped: LibreOffice's lock file for {path.name[7:].rstrip('#')}, which is open somewhere."
+    return None
+
+
+def find_submissions(paths: Iterable[Path], skipped: list[tuple[Path, str]] | None = None) -> tuple[list[Path], list[Path]]:
+    """Files to validate (explicit files always; folders searched recursively) and the ones not found.
+
+    Lock files are never validated; those named explicitly are added to `skipped` with the reason, for the user.
+    """
     found: list[Path] = []
     missing: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
             found.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SPREADSHEET_SUFFIXES
-                                and not f.name.startswith(("~$", ".~lock", "."))))
+                                and not not_a_return(f) and not f.name.startswith(".")))
         elif p.is_file():
-            if not p.name.startswith("~$"):
+            why = not_a_return(p)
+            if why is None:
                 found.append(p)
+            elif skipped is not None:
+                skipped.append((p, why))
         else:
             missing.append(p)
     return found, missing

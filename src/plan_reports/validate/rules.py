@@ -425,9 +425,10 @@ def check_submission(pkg: Package, values: dict[str, list[list[Any]]], cfg: Conf
     except PeriodError as e:
         out.add("S005", None, None, f"The tracker's period is not valid: {e}")
         return rep
-    if not Period.parse(plan.starts).start <= period.start <= Period.parse(plan.ends).end:
+    if not plan.covers(period):
         out.add("S006", None, None, f"The tracker's period {period} is outside plan {plan.id} ({plan.starts} to "
-                                       f"{plan.ends}).")
+                                    f"{plan.last_period()}). Use the tracker for the current plan, or ask the "
+                                    "performance team to extend the plan (extended_until in its file).")
         return rep
     if expected_period is not None and period != expected_period:
         out.add("S007", None, None, f"This tracker is for {period}, not {expected_period}. Send the {expected_period} "
@@ -446,5 +447,30 @@ def check_submission(pkg: Package, values: dict[str, list[list[Any]]], cfg: Conf
         as_of = min(today, cfg.submission_deadline(period))  # judge "overdue" as at the return, not years later
         rep.commitments = _check_commitments(pkg, values[SHEET_COMMITMENTS], plan, rep.department, as_of, out)
     return rep
+
+
+def check_agreed_targets(rep: FileReport, agreed: dict[str, dict[str, Any]]) -> None:
+    """X013 (a warning): a return's target that differs from the agreed one (`score.agreed_targets_for`), both shown.
+
+    Run where the target register is at hand (consolidation); scoring uses the agreed target either way."""
+    try:
+        period = Period.parse(rep.period or "")
+    except PeriodError:
+        return
+    letter = col_name([c.key for c in indicator_columns(period)].index("target") + 1)
+    out = _Collector(str(rep.path))
+    done = {i.cell for i in rep.issues if i.code == "X013"}
+    for v in rep.indicators:
+        a = agreed.get(v.indicator_id)
+        if a is None or v.target is None or abs(v.target - a["value"]) <= 1e-9 * max(1.0, abs(a["value"])):
+            continue
+        if f"{letter}{v.row}" in done:
+            continue
+        who = ", ".join(str(x)[:10] if k == "agreed_at" else str(x) for k in ("agreed_by", "agreed_at") if (x := a.get(k)))
+        out.add("X013", SHEET_INDICATORS, f"{letter}{v.row}",
+                f"{v.indicator_id} target: the return gives {v.target:g} but the agreed target for {a['period']} is "
+                f"{a['value']:g}{f' ({who})' if who else ''}. Scoring uses the agreed target; correct the return's "
+                "target or ask the performance team to change the agreed one.")
+    rep.issues.extend(out.issues)
 
 
