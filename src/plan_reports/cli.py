@@ -351,22 +351,22 @@ def cmd_restatements(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from plan_reports.publish import NOT_COVERED, audit
+    from plan_reports.publish import audit, not_covered
     from plan_reports.store import connect
 
     cfg = _config(args)
     period = str(_period(args.period)) if args.period else None
     con = connect(_existing_store(args, cfg))
     try:
-        events = audit(con, period)
+        events, missing = audit(con, period), not_covered(con)
     finally:
         con.close()
     if args.json:
-        _print_json({"period": period, "events": events, "not_covered": NOT_COVERED})
+        _print_json({"period": period, "events": events, "not_covered": missing})
     else:
         for e in events:
             print(f"{e['at']}  {e['event']:<19} {e['period'] or '':<11} {e['detail']}" + (f" [{e['by']}]" if e["by"] else ""))
-        print(f"{len(events)} event(s). Not covered: {'; '.join(NOT_COVERED)}")
+        print(f"{len(events)} event(s)." + (f" Not covered: {'; '.join(missing)}" if missing else ""))
     return EXIT_OK
 
 

@@ -32,7 +32,7 @@ from plan_reports.score import (
     score_period,
     scores_dict,
 )
-from plan_reports.store import commitment_updates, connect, now_iso, store_lock, transaction
+from plan_reports.store import commitment_updates, connect, store_lock, transaction
 
 if TYPE_CHECKING:
     import sqlite3
@@ -40,6 +40,14 @@ if TYPE_CHECKING:
     from plan_reports.config import Config
 
 NOT_COVERED = ["target changes: the store has no target register yet, so changes to targets are not in the audit log"]
+TARGET_TABLE = "agreed_targets"  # the target register, where the store has one
+
+
+def stamp() -> str:
+    """Now, to the microsecond: publishes and unlocks made in the same second still keep their order."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat()
 
 
 def who() -> str:
@@ -192,7 +200,7 @@ def publish(con: sqlite3.Connection, cfg: Config, period: Period, *, note: str |
                                  "no new version was made.", latest["id"], latest["published_at"])
         with transaction(con):
             con.execute("UPDATE unlocks SET relocked_at = ?, relocked_by = ?, relock_publication_id = ? WHERE id = ?",
-                        (now_iso(), by, latest["id"], unlock["id"]))
+                        (stamp(), by, latest["id"], unlock["id"]))
         return PublishResult(p, "relocked", latest["version"], f"Nothing changed since version {latest['version']} "
                              f"of {p}, so no new version was made; the period is locked again.", latest["id"],
                              latest["published_at"])
@@ -204,7 +212,7 @@ def publish(con: sqlite3.Connection, cfg: Config, period: Period, *, note: str |
                              f"reason first: plan-reports unlock --period {p} --reason TEXT", latest["id"],
                              latest["published_at"], n)
     version = (latest["version"] if latest else 0) + 1
-    at = now_iso()
+    at = stamp()
     with transaction(con):
         pid = con.execute(
             "INSERT INTO publications (period, version, plan_id, published_at, published_by, note, trigger, content_sha256, "
@@ -240,7 +248,7 @@ def unlock(con: sqlite3.Connection, period: str, reason: str, by: str | None = N
         return False, f"{period} is already unlocked; the next publish makes version {latest['version'] + 1}."
     with transaction(con):
         con.execute("INSERT INTO unlocks (period, publication_id, unlocked_at, unlocked_by, reason) VALUES (?, ?, ?, ?, ?)",
-                    (period, latest["id"], now_iso(), by or who(), reason))
+                    (period, latest["id"], stamp(), by or who(), reason))
     return True, (f"Unlocked {period} (version {latest['version']} stays on record). The next publish makes version "
                   f"{latest['version'] + 1} if anything has changed.")
 
@@ -383,7 +391,7 @@ def record_outputs(store: Path, ctx: ReportContext, files: list[tuple[str, Path]
             with transaction(con):
                 con.executemany("INSERT OR IGNORE INTO published_outputs (publication_id, kind, file_name, path, sha256, "
                                 "recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
-                                [(ctx.publication_id, kind, Path(p).name, str(p), file_sha256(Path(p)), now_iso())
+                                [(ctx.publication_id, kind, Path(p).name, str(p), file_sha256(Path(p)), stamp())
                                  for kind, p in files])
         finally:
             con.close()
@@ -391,8 +399,17 @@ def record_outputs(store: Path, ctx: ReportContext, files: list[tuple[str, Path]
 
 # ---- the audit log -----------------------------------------------------------------------------------------------
 
+def has_target_register(con: sqlite3.Connection) -> bool:
+    return con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (TARGET_TABLE,)).fetchone() is not None
+
+
+def not_covered(con: sqlite3.Connection) -> list[str]:
+    """What the audit log cannot show from this store."""
+    return [] if has_target_register(con) else NOT_COVERED
+
+
 def audit(con: sqlite3.Connection, period: str | None = None) -> list[dict[str, Any]]:
-    """Submissions recorded, imports, publishes, unlocks, relocks and outputs, in time order."""
+    """Submissions recorded, imports, publishes, unlocks, relocks, outputs and agreed targets, in time order."""
     ev: list[tuple[str, int, int, dict[str, Any]]] = []
     where, args = (" WHERE period = ?", (period,)) if period else ("", ())
     for r in con.execute(f"SELECT * FROM submissions{where}", args):
@@ -422,10 +439,23 @@ def audit(con: sqlite3.Connection, period: str | None = None) -> list[dict[str, 
             ev.append((r["relocked_at"], 4, r["id"], {
                 "at": r["relocked_at"], "event": "relock", "period": r["period"], "by": r["relocked_by"],
                 "detail": f"locked again at version {r['version']}: nothing had changed", "version": r["version"]}))
+    if has_target_register(con):
+        tw, targs = ("", ())
+        if period:
+            tw, targs = " WHERE period IN (?, ?)", (period, str(Period(Period.parse(period).fy, "Y", 1)))
+        for r in con.execute(f"SELECT * FROM {TARGET_TABLE}{tw}", targs):
+            ev.append((r["recorded_at"], 6, r["id"], {
+                "at": r["recorded_at"], "event": "target agreed", "period": r["period"], "by": r["agreed_by"],
+                "detail": f"{r['indicator_id']} target {r['value']:g} for {r['period']}, agreed {r['agreed_at']}"
+                          + (f" ({r['file_name']})" if r["file_name"] else ""),
+                "indicator_id": r["indicator_id"], "value": r["value"], "file_name": r["file_name"],
+                "sha256": r["sha256"]}))
     for r in con.execute("SELECT o.*, p.period, p.version FROM published_outputs o JOIN publications p "
                          f"ON p.id = o.publication_id{where.replace('period', 'p.period')}", args):
         ev.append((r["recorded_at"], 5, r["id"], {
             "at": r["recorded_at"], "event": "output", "period": r["period"], "by": None,
             "detail": f"{r['kind']} {r['file_name']} made from version {r['version']}", "file_name": r["file_name"],
             "sha256": r["sha256"], "version": r["version"]}))
-    return [e for *_, e in sorted(ev, key=lambda t: (t[0], t[1], t[2]))]
+    from datetime import datetime
+
+    return [e for *_, e in sorted(ev, key=lambda t: (datetime.fromisoformat(t[0]), t[1], t[2]))]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from plan_reports.consolidate import ConsolidationResult
@@ -77,6 +77,11 @@ def print_consolidation(result: ConsolidationResult) -> None:
         print_scores(result.scores)
     print(f"\n{result.new_submissions} new file(s) recorded, {result.already_recorded} already in the store "
           f"({result.store}).")
+    if result.published_version is not None:
+        state = "locked" if result.locked else "unlocked"
+        print(f"{result.period} is published (version {result.published_version}, {state}): "
+              f"{result.restatements_recorded} change(s) recorded as restatements by this run, "
+              f"{result.restatements_total} in all; the published figures are unchanged (plan-reports restatements).")
     if result.workbook:
         print(f"Consolidated workbook: {result.workbook}")
 
@@ -97,3 +102,14 @@ def print_imports(results: Sequence[ImportResult]) -> None:
         verb = "replaced its earlier import with" if r.status == "replaced" else "imported"
         print(f"{r.file}: {verb} {r.stored:,} value(s) for {', '.join(sorted(r.indicators))}"
               + (f"; {'; '.join(left)}" if left else ""))
+
+
+def print_restatements(rows: Sequence[dict[str, Any]]) -> None:
+    """Each figure that differs from what was published: as published, now, and the file and cell that changed it."""
+    for r in rows:
+        where = r["file_name"] or "no current return"
+        if r.get("cell"):
+            where += f" {r['sheet']}!{r['cell']}"
+        print(f"{r['period']} v{r['version']}  {r['kind']} {r['id']}: {r['published_text']} -> {r['current_text']}  "
+              f"({', '.join(r['changed'])} changed; {where}, recorded {r['recorded_at'] or '?'})")
+    print(f"{len(rows)} restatement(s)")

@@ -293,14 +293,14 @@ def simulated_area_codes(n: int = 15) -> list[str]:
 
 
 def write_comparators(cfg: Config, plan: Plan, years: list[Period], out: Path, seed: int, areas: int = 15) -> dict[str, Path]:
-    """Simulated published figures for anonymised comparator areas and the council, one tidy CSV per group.
+    """Simulated published figures for anonymised comparator areas, one tidy CSV per group (the council's own
+    figures are its returns).
 
     The areas are named "Comparator county A" and so on: invented values are never put against a real council.
     """
     import csv
 
     start = Period.parse(plan.starts).quarters()[0]
-    ours = cfg.organisation.council
     files: dict[str, Path] = {}
     groups = {g.id for g in cfg.organisation.comparator_groups} - {"none", "england"}
     for group in sorted(groups):
@@ -309,8 +309,9 @@ def write_comparators(cfg: Config, plan: Plan, years: list[Period], out: Path, s
             if ind.comparator != group or ind.polarity == "data_only":
                 continue
             for y in years:
+                # The council's own figures come from its returns only: a second, different "published" figure
+                # for the same period would make the decks and reports disagree about which one is true.
                 council = simulated_value(ind, y.quarters()[-1], seed, start)
-                rows.append((ours.area_code, ours.name, str(y), ind.id, council))
                 for k, code in enumerate(simulated_area_codes(areas)):
                     r = _rng(seed, ind.id, str(y), group, k)
                     v = _bounded(ind, council * (1 + r.gauss(0, 0.15)))
