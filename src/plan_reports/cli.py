@@ -11,6 +11,22 @@ import sys
 from typing import TYPE_CHECKING
 
 from plan_reports import __version__
+from plan_reports.cli_common import (
+    EXIT_CRASH,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    UsageError,
+    config_of,
+    existing_store,
+    now_arg,
+    period_arg,
+    print_json,
+    progress_bar,
+    say,
+    store_path,
+    warn_outside_plans,
+)
 
 if TYPE_CHECKING:
     import argparse
@@ -18,55 +34,18 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_CRASH = 0, 1, 2, 3
-
-
-class UsageError(Exception):
-    """Bad arguments: exit code 2 with a one-line message."""
-
-
-def _print_json(data: Any) -> None:
-    import json
-
-    json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
-    sys.stdout.write("\n")
-
-
-def _config(args: argparse.Namespace) -> Any:
-    from plan_reports.config import load_config
-
-    return load_config(args.config)
-
-
-def _period(text: str) -> Any:
-    from plan_reports.periods import Period, PeriodError
-
-    try:
-        return Period.parse(text)
-    except PeriodError as e:
-        raise UsageError(str(e)) from None
-
-
 def cmd_plan_show(args: argparse.Namespace) -> int:
     from plan_reports.plan import plan_tree, render_tree
 
-    cfg = _config(args)
+    cfg = config_of(args)
     plan = cfg.plan(_plan_id(cfg, args.plan))
     if args.json:
-        _print_json(plan_tree(plan))
+        print_json(plan_tree(plan))
     else:
         from rich.console import Console
 
         Console().print(render_tree(plan))
     return EXIT_OK
-
-
-def _warn_outside_plans(cfg: Any, period: Any) -> str | None:
-    """Say on stderr when a period is outside every plan; the warning, for --json output."""
-    warning = cfg.outside_every_plan(period)
-    if warning:
-        print(f"plan-reports: warning: {warning}", file=sys.stderr)
-    return warning
 
 
 def _plan_id(cfg: Any, given: str | None) -> str | None:
@@ -95,7 +74,7 @@ def cmd_plan_check(args: argparse.Namespace) -> int:
     from plan_reports.config import ConfigError
     from plan_reports.plan import audit_problems, plan_counts
 
-    cfg = _config(args)  # raises ConfigError listing every problem
+    cfg = config_of(args)  # raises ConfigError listing every problem
     plan_id = _plan_id(cfg, args.plan)
     plans = [cfg.plan(plan_id)] if plan_id else list(cfg.plans.values())
     problems = audit_problems(cfg, plans)  # every baseline and target traceable to a seed; plausible bounds
@@ -103,7 +82,7 @@ def cmd_plan_check(args: argparse.Namespace) -> int:
         raise ConfigError(problems)
     result = {"valid": True, "config": str(cfg.root), "plans": {p.id: plan_counts(p) for p in plans}}
     if args.json:
-        _print_json(result)
+        print_json(result)
     else:
         for p in plans:
             c = result["plans"][p.id]
@@ -117,9 +96,9 @@ def cmd_trackers(args: argparse.Namespace) -> int:
 
     from plan_reports.trackers import write_trackers
 
-    cfg = _config(args)
-    period = _period(args.period)
-    warning = _warn_outside_plans(cfg, period)
+    cfg = config_of(args)
+    period = period_arg(args.period)
+    warning = warn_outside_plans(cfg, period)
     depts = [args.department] if args.department else None
     store = Path(args.store) if args.store else Path(cfg.settings.store)
     if args.teams is not None and args.teams < 1:
@@ -133,28 +112,11 @@ def cmd_trackers(args: argparse.Namespace) -> int:
         written = write_trackers(cfg, period, Path(args.out), departments=depts, store=store if store.exists() else None,
                                  teams=args.teams)
     if args.json:
-        _print_json({"period": str(period), "files": [str(p) for p in written], "warning": warning})
+        print_json({"period": str(period), "files": [str(p) for p in written], "warning": warning})
     else:
         for p in written:
             print(f"wrote {p}")
     return EXIT_OK
-
-
-def _progress(total: int, label: str) -> Any:
-    """A rich progress bar on a terminal; nothing when output is piped or --json is used."""
-    import contextlib
-
-    if not sys.stderr.isatty() or total < 2:
-        return contextlib.nullcontext(lambda: None)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    @contextlib.contextmanager
-    def bar() -> Any:
-        with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True) as p:
-            task = p.add_task(label, total=total)
-            yield lambda: p.advance(task)
-
-    return bar()
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -162,10 +124,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     from plan_reports.validate import annotate_all, find_submissions, validate_files
 
-    cfg = _config(args)
-    expected = _period(args.period) if args.period else None
+    cfg = config_of(args)
+    expected = period_arg(args.period) if args.period else None
     if expected is not None:
-        _warn_outside_plans(cfg, expected)
+        warn_outside_plans(cfg, expected)
     skipped: list[tuple[Path, str]] = []
     files, missing = find_submissions(args.paths, skipped)
     for m in missing:
@@ -175,13 +137,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if not files:
         print("plan-reports: no workbooks to validate", file=sys.stderr)
         return EXIT_USAGE
-    with _progress(0 if args.json else len(files), "Validating") as tick:
+    with progress_bar(0 if args.json else len(files), "Validating") as tick:
         reports = validate_files(files, cfg, expected_period=expected, progress=tick, use_cache=not args.no_cache)
     annotated = annotate_all(reports, Path(args.annotate)) if args.annotate else {}
     if args.json:
         data = {"files": [r.to_dict() | ({"annotated": annotated[str(r.path)]} if str(r.path) in annotated else {})
                           for r in reports]}
-        _print_json(data)
+        print_json(data)
     else:
         from plan_reports.report import print_validation
 
@@ -196,35 +158,18 @@ def cmd_sample_submissions(args: argparse.Namespace) -> int:
 
     from plan_reports.samples import write_samples
 
-    cfg = _config(args)
-    period = _period(args.period)
+    cfg = config_of(args)
+    period = period_arg(args.period)
     n = args.count if args.count is not None else len(cfg.organisation.departments)
     if args.count is not None and args.count < 1:
         raise UsageError("--count must be at least 1")
-    with _progress(0 if args.json else n, "Writing samples") as tick:
+    with progress_bar(0 if args.json else n, "Writing samples") as tick:
         written = write_samples(cfg, period, Path(args.out), count=args.count, seed=args.seed, progress=tick)
     if args.json:
-        _print_json({"period": str(period), "seed": args.seed, "files": [str(p) for p in written]})
+        print_json({"period": str(period), "seed": args.seed, "files": [str(p) for p in written]})
     else:
         print(f"wrote {len(written)} sample submission(s) for {period} to {args.out}")
     return EXIT_OK
-
-
-def _say(message: str) -> None:
-    print(message, file=sys.stderr)
-
-
-def _existing_store(args: argparse.Namespace, cfg: Any) -> Path:
-    store = _store(args, cfg)
-    if not store.exists():
-        raise UsageError(f"no history store at {store}: run consolidate first, or give --store")
-    return store
-
-
-def _store(args: argparse.Namespace, cfg: Any) -> Path:
-    from pathlib import Path
-
-    return Path(args.store) if getattr(args, "store", None) else Path(cfg.settings.store)
 
 
 def cmd_consolidate(args: argparse.Namespace) -> int:
@@ -233,17 +178,17 @@ def cmd_consolidate(args: argparse.Namespace) -> int:
     from plan_reports.consolidate import consolidate
     from plan_reports.validate import find_submissions
 
-    cfg = _config(args)
-    period = _period(args.period)
+    cfg = config_of(args)
+    period = period_arg(args.period)
     folder = Path(args.submissions)
     if not folder.is_dir():
         raise UsageError(f"no such folder: {folder}")
     n = len(find_submissions([folder])[0])
-    with _progress(0 if args.json else n, "Validating returns") as tick:
-        result = consolidate(cfg, period, folder, _store(args, cfg), Path(args.out or cfg.settings.outputs),
-                             progress=tick, notify=_say, use_cache=not args.no_cache)
+    with progress_bar(0 if args.json else n, "Validating returns") as tick:
+        result = consolidate(cfg, period, folder, store_path(args, cfg), Path(args.out or cfg.settings.outputs),
+                             progress=tick, notify=say, use_cache=not args.no_cache)
     if args.json:
-        _print_json(result.to_dict())
+        print_json(result.to_dict())
     else:
         from plan_reports.report import print_consolidation
 
@@ -257,9 +202,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     from plan_reports.publish import latest_publication, live_snapshot, publication_meta, scores_from_dict
     from plan_reports.store import connect
 
-    cfg = _config(args)
-    period = _period(args.period)
-    store = _existing_store(args, cfg)
+    cfg = config_of(args)
+    period = period_arg(args.period)
+    store = existing_store(args, cfg)
     con = connect(store)
     try:  # the published snapshot when there is one (what was reported), else, or with --live, the data now
         pub = latest_publication(con, str(period))
@@ -271,7 +216,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     from plan_reports.report import print_scores
 
     if args.json:
-        _print_json({**snap, "live": live, "publication": meta})
+        print_json({**snap, "live": live, "publication": meta})
     else:
         print_scores(scores_from_dict(snap))
         if meta:
@@ -280,231 +225,23 @@ def cmd_score(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _locked_store(args: argparse.Namespace, cfg: Any) -> Any:
-    """The store opened under its lock, for commands that write to it."""
-    import contextlib
-
-    from plan_reports.store import connect, store_lock
-
-    store = _existing_store(args, cfg)
-
-    @contextlib.contextmanager
-    def opened() -> Any:
-        with store_lock(store, notify=_say):
-            con = connect(store)
-            try:
-                yield con
-            finally:
-                con.close()
-
-    return opened()
-
-
-def cmd_publish(args: argparse.Namespace) -> int:
-    from plan_reports.publish import publish
-
-    cfg = _config(args)
-    period = _period(args.period)
-    with _locked_store(args, cfg) as con:
-        res = publish(con, cfg, period, note=args.note)
-    if args.json:
-        _print_json(res.to_dict())
-    else:
-        print(res.message)
-    return EXIT_OK if res.ok else EXIT_PROBLEMS
-
-
-def cmd_unlock(args: argparse.Namespace) -> int:
-    from plan_reports.publish import unlock
-
-    cfg = _config(args)
-    period = str(_period(args.period))
-    if not args.reason.strip():
-        raise UsageError("--reason must say why the period is unlocked")
-    with _locked_store(args, cfg) as con:
-        ok, message = unlock(con, period, args.reason.strip())
-    if args.json:
-        _print_json({"period": period, "unlocked": ok, "message": message})
-    else:
-        print(message)
-    return EXIT_OK if ok else EXIT_PROBLEMS
-
-
-def cmd_restatements(args: argparse.Namespace) -> int:
-    from plan_reports.publish import restatements
-    from plan_reports.store import connect
-
-    cfg = _config(args)
-    period = str(_period(args.period)) if args.period else None
-    con = connect(_existing_store(args, cfg))
-    try:
-        rows = restatements(con, cfg, period)
-    finally:
-        con.close()
-    if args.json:
-        _print_json({"period": period, "restatements": rows})
-    else:
-        from plan_reports.report import print_restatements
-
-        print_restatements(rows)
-    return EXIT_OK
-
-
-def cmd_audit(args: argparse.Namespace) -> int:
-    from plan_reports.publish import audit, not_covered
-    from plan_reports.store import connect
-
-    cfg = _config(args)
-    period = str(_period(args.period)) if args.period else None
-    con = connect(_existing_store(args, cfg))
-    try:
-        events, missing = audit(con, period), not_covered(con)
-    finally:
-        con.close()
-    if args.json:
-        _print_json({"period": period, "events": events, "not_covered": missing})
-    else:
-        for e in events:
-            print(f"{e['at']}  {e['event']:<19} {e['period'] or '':<11} {e['detail']}" + (f" [{e['by']}]" if e["by"] else ""))
-        print(f"{len(events)} event(s)." + (f" Not covered: {'; '.join(missing)}" if missing else ""))
-    return EXIT_OK
-
-
-def cmd_history_import(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from plan_reports.history import HistoryImportError, ImportResult, import_history
-    from plan_reports.store import connect, store_lock
-
-    cfg = _config(args)
-    where = {}
-    for w in args.where or []:
-        if "=" not in w:
-            raise UsageError(f"--where takes COLUMN=VALUE, not {w!r}")
-        k, v = w.split("=", 1)
-        where[k.strip()] = v.strip()
-    groups = [g.id for g in cfg.organisation.comparator_groups]
-    if args.group is not None and args.group not in groups:
-        raise UsageError(f"unknown comparator group {args.group!r} (known: {', '.join(groups)})")
-    missing = [f for f in args.files if not Path(f).is_file()]
-    if missing:
-        raise UsageError(f"no such file: {', '.join(missing)}")
-    store = _store(args, cfg)
-    results = []
-    with store_lock(store, notify=_say):
-        con = connect(store)
-        try:
-            for f in args.files:  # each file is its own transaction: one refused file leaves the others imported
-                try:
-                    results.append(import_history(con, Path(f), cfg, group=args.group, where=where))
-                except (HistoryImportError, OSError) as e:
-                    results.append(ImportResult(Path(f).name, "", status="refused", message=str(e)))
-        finally:
-            con.close()
-    if args.json:
-        _print_json({"store": str(store), "imports": [r.to_dict() for r in results]})
-    else:
-        from plan_reports.report import print_imports
-
-        print_imports(results)
-    return EXIT_OK if all(r.ok for r in results) else EXIT_PROBLEMS
-
-
-def cmd_targets_export(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from plan_reports.targets import export_targets
-
-    cfg = _config(args)
-    year = _period(args.year)
-    if year.kind != "Y":
-        raise UsageError(f"targets are agreed for a financial year: give {year.year_label}, not {year}")
-    if args.department and args.department not in {d.id for d in cfg.organisation.departments}:
-        raise UsageError(f"unknown department {args.department!r}")
-    store = _store(args, cfg)
-    warning = _warn_outside_plans(cfg, year)
-    written = export_targets(cfg, year, Path(args.out), store if store.exists() else None,
-                             [args.department] if args.department else None)
-    if args.json:
-        _print_json({"year": str(year), "files": [str(p) for p in written], "warning": warning})
-    else:
-        for p in written:
-            print(f"wrote {p}")
-    return EXIT_OK
-
-
-def cmd_targets_import(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from plan_reports.store import connect, store_lock
-    from plan_reports.targets import import_targets, print_target_imports
-
-    cfg = _config(args)
-    missing = [f for f in args.files if not Path(f).is_file()]
-    if missing:
-        raise UsageError(f"no such file: {', '.join(missing)}")
-    store = _store(args, cfg)
-    with store_lock(store, notify=_say):
-        con = connect(store)
-        try:
-            results = import_targets(con, [Path(f) for f in args.files], cfg, agreed_by=args.agreed_by)
-        finally:
-            con.close()
-    if args.json:
-        _print_json({"store": str(store), "imports": [r.to_dict() for r in results]})
-    else:
-        print_target_imports(results)
-    return EXIT_OK if all(r.ok for r in results) else EXIT_PROBLEMS
-
-
-def cmd_history_show(args: argparse.Namespace) -> int:
-    from plan_reports.history import query
-    from plan_reports.store import connect
-
-    cfg = _config(args)
-    store = _existing_store(args, cfg)
-    con = connect(store)
-    try:
-        from plan_reports.publish import submitted_values
-
-        rows = query(con, args.indicator, args.period)
-        returns = submitted_values(con, args.indicator, args.period)  # the council's own returns, file and cell
-    finally:
-        con.close()
-    if args.json:
-        _print_json({"indicator": args.indicator, "values": rows, "returns": returns})
-    else:
-        for r in rows:
-            value = "" if r["value"] is None else f"{r['value']:g}"
-            print(f"{r['period_label']:<46} {r['area_code']:<10} {r['area_name']:<32} {value:>10}  "
-                  f"{r['file_name']} row {r['source_row']}")
-        print(f"{len(rows)} value(s), in date order")
-        for r in returns:
-            value = "" if r["value"] is None else f"{r['value']:g}"
-            print(f"{r['period']:<11} {value:>10}  {r['file_name']} {r['sheet'] or ''}!{r['cell'] or '?'} "
-                  f"({r['department']}{' ' + r['team'] if r['team'] else ''}, received {r['submitted_at']})"
-                  + ("" if r["current"] else " superseded"))
-        print(f"{len(returns)} value(s) from returns")
-    return EXIT_OK
-
-
 def cmd_decks(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from plan_reports.decks import TemplateError, write_decks
 
-    cfg = _config(args)
-    half = _period(args.period)
+    cfg = config_of(args)
+    half = period_arg(args.period)
     if half.kind != "H":
         raise UsageError(f"decks are six-monthly: give a half-year such as {half.half()}")
-    store = _existing_store(args, cfg)
+    store = existing_store(args, cfg)
     try:
         written = write_decks(cfg, half, store, Path(args.out), board=None if args.all else args.board,
                               template=Path(args.template) if args.template else None)
     except (TemplateError, ValueError) as e:
         raise UsageError(str(e)) from None
     if args.json:
-        _print_json({"period": str(half), "decks": [str(p) for p in written]})
+        print_json({"period": str(half), "decks": [str(p) for p in written]})
     else:
         for p in written:
             print(f"wrote {p}")
@@ -517,7 +254,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from plan_reports.demo import run_demo
 
-    cfg = _config(args)
+    cfg = config_of(args)
     out = Path(args.out)
     started = time.monotonic()
     quiet = args.json
@@ -535,7 +272,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "scrutiny": [str(p) for p in res.extra.get("scrutiny", [])], "annual": [str(p) for p in res.extra.get("annual", [])],
             "latest_returns": res.latest_statuses, "seconds": round(seconds, 1)}
     if args.json:
-        _print_json(data)
+        print_json(data)
         return EXIT_OK
     print(f"\nDemo finished in {seconds:.0f}s. Everything is under {res.out}/:")
     print(f"  returns (8 quarters x 6 departments)  {res.returns}/")
@@ -554,25 +291,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _now(args: argparse.Namespace) -> Any:
-    from datetime import datetime
-
-    if getattr(args, "now", None):
-        try:
-            return datetime.fromisoformat(args.now)
-        except ValueError:
-            raise UsageError(f"--now takes a date and time such as 2025-10-23T07:00, not {args.now!r}") from None
-    return datetime.now()
-
-
 def cmd_schedule_next(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
     from plan_reports.periods import Period
     from plan_reports.scheduler import occurrences
 
-    cfg = _config(args)
-    now = _now(args)
+    cfg = config_of(args)
+    now = now_arg(args)
     upcoming = [o for o in occurrences(cfg, now.date(), (now + timedelta(days=args.days)).date()) if o.due >= now]
     rows: list[dict[str, str]] = []
     latest = max(cfg.plans.values(), key=lambda p: p.last_period().end)
@@ -593,7 +319,7 @@ def cmd_schedule_next(args: argparse.Namespace) -> int:
             continue
         rows.append({"due": o.due.isoformat(timespec="minutes"), "job": o.job, "period": o.period, "note": o.note})
     if args.json:
-        _print_json({"now": now.isoformat(timespec="minutes"), "upcoming": rows})
+        print_json({"now": now.isoformat(timespec="minutes"), "upcoming": rows})
     else:
         for r in rows:
             print(f"{r['due']}  {r['job']:<12} {r['period']:<11} {r['note']}")
@@ -607,7 +333,7 @@ def cmd_schedule_status(args: argparse.Namespace) -> int:
     from plan_reports.scheduler import status
     from plan_reports.store import connect
 
-    cfg = _config(args)
+    cfg = config_of(args)
     store = Path(cfg.settings.store)
     if not store.exists():
         raise UsageError(f"no history store at {store}: nothing has run yet")
@@ -617,7 +343,7 @@ def cmd_schedule_status(args: argparse.Namespace) -> int:
     finally:
         con.close()
     if args.json:
-        _print_json({"runs": runs})
+        print_json({"runs": runs})
     else:
         for r in runs:
             print(f"{r['started_at'][:16]}  {r['job']:<12} {r['period'] or '':<11} {r['outcome']:<8} {r['error'] or ''}")
@@ -628,15 +354,15 @@ def cmd_schedule_status(args: argparse.Namespace) -> int:
 def cmd_schedule_once(args: argparse.Namespace) -> int:
     from plan_reports.scheduler import RUNNERS, run_once
 
-    cfg = _config(args)
-    now = _now(args)
+    cfg = config_of(args)
+    now = now_arg(args)
     if args.job and args.job not in RUNNERS:
         raise UsageError(f"--job is one of {', '.join(RUNNERS)}")
-    period = str(_period(args.period)) if args.period else None
+    period = str(period_arg(args.period)) if args.period else None
     done = run_once(cfg, now, job=args.job, period=period, dry_run=args.dry_run)
     rows = [{"job": o.job, "period": o.period, "due": o.due.isoformat(timespec="minutes"), "outcome": out} for o, out in done]
     if args.json:
-        _print_json({"now": now.isoformat(timespec="minutes"), "runs": rows})
+        print_json({"now": now.isoformat(timespec="minutes"), "runs": rows})
     else:
         for r in rows:
             print(f"{r['job']:<12} {r['period']:<11} due {r['due']}: {r['outcome']}")
@@ -647,8 +373,8 @@ def cmd_schedule_once(args: argparse.Namespace) -> int:
 def cmd_schedule_run(args: argparse.Namespace) -> int:
     from plan_reports.scheduler import AlreadyRunning, serve
 
-    cfg = _config(args)
-    fixed = _now(args) if args.now else None
+    cfg = config_of(args)
+    fixed = now_arg(args) if args.now else None
     clock = (lambda: fixed) if fixed else None
     try:
         kwargs = {"clock": clock} if clock else {}
@@ -671,7 +397,7 @@ def cmd_addin_build(args: argparse.Namespace) -> int:
     data = {"kit": str(res.kit), "xlam": str(res.xlam) if res.xlam else None, "note": res.note,
             "files": [str(p) for p in res.files]}
     if args.json:
-        _print_json(data)
+        print_json(data)
     else:
         print(res.note)
         print(f"kit: {res.kit}")
@@ -698,9 +424,9 @@ def cmd_scrutiny(args: argparse.Namespace) -> int:
 
     from plan_reports.scrutiny import write_scrutiny
 
-    cfg = _config(args)
-    period = _period(args.period)
-    store = _existing_store(args, cfg)
+    cfg = config_of(args)
+    period = period_arg(args.period)
+    store = existing_store(args, cfg)
     try:
         reports = write_scrutiny(cfg, period, store, Path(args.out), None if args.all else args.committee)
     except ValueError as e:
@@ -708,7 +434,7 @@ def cmd_scrutiny(args: argparse.Namespace) -> int:
     data = [{"committee": r.committee, "docx": str(r.docx), "pdf": str(r.pdf) if r.pdf else None, "xlsx": str(r.xlsx),
              "directions": r.directions, "rag": r.rags} for r in reports]
     if args.json:
-        _print_json({"period": str(period), "reports": data})
+        print_json({"period": str(period), "reports": data})
     else:
         for r in reports:
             print(f"{r.committee}: {r.docx}" + (f", {r.pdf}" if r.pdf else "") + f", {r.xlsx}")
@@ -720,15 +446,15 @@ def cmd_annual_report(args: argparse.Namespace) -> int:
 
     from plan_reports.scrutiny import write_annual_report
 
-    cfg = _config(args)
-    year = _period(args.year)
-    store = _existing_store(args, cfg)
+    cfg = config_of(args)
+    year = period_arg(args.year)
+    store = existing_store(args, cfg)
     try:
         docx, pdf = write_annual_report(cfg, year, store, Path(args.out))
     except ValueError as e:
         raise UsageError(str(e)) from None
     if args.json:
-        _print_json({"year": str(year), "docx": str(docx), "pdf": str(pdf) if pdf else None})
+        print_json({"year": str(year), "docx": str(docx), "pdf": str(pdf) if pdf else None})
     else:
         print(f"wrote {docx}" + (f" and {pdf}" if pdf else ""))
     return EXIT_OK
@@ -776,7 +502,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(args_in)
     handler = getattr(args, "handler", None)
-    func: Callable[[argparse.Namespace], int] | None = globals().get(f"cmd_{handler}") if handler else None
+    func: Callable[[argparse.Namespace], int] | None = None
+    if handler:
+        from plan_reports import cli_records
+
+        func = globals().get(f"cmd_{handler}") or getattr(cli_records, f"cmd_{handler}", None)
     if func is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
@@ -786,7 +516,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return func(args)
     except ConfigError as e:
         if getattr(args, "json", False):
-            _print_json({"valid": False, "problems": [p.__dict__ for p in e.problems]})
+            print_json({"valid": False, "problems": [p.__dict__ for p in e.problems]})
         else:
             print(f"The config has {len(e.problems)} problem(s):", file=sys.stderr)
             for prob in e.problems:
