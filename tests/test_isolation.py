@@ -84,7 +84,33 @@ def crafted(valid: bytes) -> dict[str, tuple[bytes, str, str]]:
         "local_and_central_names_differ": (_rename_local(valid, sheet_part(valid, "Commitments")), "F003", "differ"),
         "far_corner_in_second_sheet": (in_sheet(valid, "Commitments", b"</sheetData>", FAR_ROW), "F010", "Commitments"),
         "far_corner_in_hidden_sheet": (in_sheet(valid, "_meta", b"</sheetData>", FAR_ROW), "F010", "_meta"),
+        # found by the red team: each passed an earlier version of the checks
+        "grid_too_large_from_a1": (in_sheet(valid, "Indicators", b"</sheetData>",
+                                            b'<row r="99999"><c r="JZ99999"><v>1</v></c></row>'), "F010", "cells"),
+        "leading_zeros_in_r": (in_sheet(valid, "Indicators", b"</sheetData>", b'<row r="60"><c r="G060"><f>1+1</f>'
+                                        b'<v>2</v></c></row>'), "F003", "'G060'"),
+        "unusual_sheet_path": (_retarget(valid, "Commitments", "/xl//worksheets/x.xml"), "F003", "unusual path"),
+        "two_relationship_ids": (rezip(valid, lambda n, d: d.replace(b' name="Indicators"',
+                                                                     b' id="rId999" name="Indicators"', 1)
+                                       if n == "xl/workbook.xml" else d), "F003", "2 relationship ids"),
+        "huge_string_table": (_with_shared_strings(valid, b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+                                                          b'2006/main" count="4000000000" uniqueCount="4000000000">'
+                                                          b'<si><t>x</t></si></sst>'), "F010", "4000000000"),
+        "thousands_of_sheets": (rezip(valid, lambda n, d: d.replace(b"</sheets>", b"".join(
+            b'<sheet name="S%d" sheetId="%d" r:id="rId1"/>' % (i, i + 100) for i in range(3000)) + b"</sheets>", 1)
+            if n == "xl/workbook.xml" else d), "F010", "sheets; a tracker has five"),
     }
+
+
+def _retarget(valid: bytes, sheet: str, target: str) -> bytes:
+    """Point a sheet's relationship at `target`, a path that needs tidying, and put a far corner at that path."""
+    part = sheet_part(valid, sheet)
+    z = zipfile.ZipFile(io.BytesIO(valid))
+    extra = z.read(part).replace(b"</sheetData>", FAR_ROW + b"</sheetData>", 1)
+    rels = z.read("xl/_rels/workbook.xml.rels")
+    old = ("/" + part).encode() if ("/" + part).encode() in rels else part.removeprefix("xl/").encode()
+    return rezip(valid, lambda n, d: d.replace(b'"' + old + b'"', b'"' + target.encode() + b'"')
+                 if n == "xl/_rels/workbook.xml.rels" else d, extra=((target.lstrip("/"), extra),))
 
 
 def _after_declaration(xml: bytes, insert: bytes) -> bytes:
@@ -129,7 +155,8 @@ def test_the_parts_the_crafted_forms_edit_exist(valid: bytes) -> None:
 @pytest.mark.parametrize("form", [
     "single_quoted_r", "spaced_r", "row_without_r_far_down", "cells_without_r_far_right", "late_doctype",
     "doctype_in_shared_strings", "duplicate_entries", "local_and_central_names_differ", "far_corner_in_second_sheet",
-    "far_corner_in_hidden_sheet"])
+    "far_corner_in_hidden_sheet", "grid_too_large_from_a1", "leading_zeros_in_r", "unusual_sheet_path",
+    "two_relationship_ids", "huge_string_table", "thousands_of_sheets"])
 def test_each_crafted_form_is_refused_by_the_parsers(valid: bytes, tmp_path: Path, form: str) -> None:
     data, code, words = crafted(valid)[form]
     assert data != valid

@@ -91,6 +91,7 @@ def set_com(ident: str, **values: Any) -> Any:
     ("edit", "code", "severity", "key", "ident"),
     [
         (set_ind("CG1-02", "value", "about 40"), "C001", "error", "value", "CG1-02"),
+        (set_ind("CG1-02", "value", "9" * 400), "C001", "error", "value", "CG1-02"),  # not infinity (red team)
         (set_ind("CG1-02", "value", "120"), "C002", "warning", "value", "CG1-02"),
         (set_ind("CG1-02", "value", "1,234"), "C003", "warning", "value", "CG1-02"),
         (set_ind("CG1-02", "value", "n/a"), "C004", "error", "value", "CG1-02"),

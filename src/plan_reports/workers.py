@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_MEMORY_BYTES = 1024 * 1024 * 1024  # a worker that needs more than this is stopped, not the machine
-DEFAULT_TIMEOUT_SECONDS = 120.0  # a tracker takes well under a second; this is a file built to hang the reader
+DEFAULT_TIMEOUT_SECONDS = 60.0  # a tracker takes well under a second; this is a file built to hang the reader
 IN_FLIGHT_PER_WORKER = 2  # one in hand and one queued, so no worker waits for the parent; few suspects if one dies
 _DIED = "the worker reading it stopped abruptly (a crash or its memory limit)"
 

@@ -36,10 +36,14 @@ MAX_RATIO = 200  # uncompressed/compressed for any member over 1 MB
 MAX_ENTRIES = 5_000
 MAX_ROWS = 99_999
 MAX_COLS = 702  # ZZ: a reference with three column letters is beyond any tracker
+MAX_CELLS = 500_000  # rows x columns from A1: calamine fills that whole grid (a tracker has about 10,000)
+MAX_SHEETS = 100
+MAX_STRINGS = 1_000_000  # a shared-string table's declared size, which calamine allocates up front
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 _XML_SUFFIXES = (".xml", ".rels", ".vml")
+_SHEET_FOLDERS = ("worksheets", "chartsheets", "dialogsheets", "macrosheets")
 
 
 class ReadProblem(Exception):
@@ -228,7 +232,8 @@ def _parse_xml(name: str, xml: bytes, start: Start | None = None, end: Callable[
         raise _Damaged(f"part {name} is not well-formed XML ({e})") from e
 
 
-_REF_RE = re.compile(r"^\$?([A-Z]{1,3})\$?([0-9]{1,7})$")
+_REF_RE = re.compile(r"^([A-Z]{1,3})([1-9][0-9]{0,6})$")  # as Excel writes it: no $, no leading zeros
+_ROW_RE = re.compile(r"^[1-9][0-9]{0,6}$")
 
 
 def _too_large(name: str, what: str) -> ReadProblem:
@@ -281,13 +286,13 @@ class _SheetReader:
             else:
                 row, col = self._where(ref)
                 self.col = col
-                self.cell = ref if "$" not in ref else ""
+                self.cell = ref
             self._extent(row, col)
             self.cell_row = row
             self.is_error = attrs.get("t") == "e"
         elif tag == "row":
             ref = attrs.get("r")
-            if ref is not None and not ref.isdigit():
+            if ref is not None and not _ROW_RE.match(ref):
                 raise _Damaged(f"sheet '{self.name}' has a row number {ref[:20]!r} that is not one")
             self.row = int(ref) if ref is not None else self.row + 1
             self.col = 0
@@ -332,19 +337,37 @@ def _col_number(letters: str) -> int:
 def _scan_sheet(name: str, part: str, state: str, xml: bytes, detail: bool) -> SheetScan:
     r = _SheetReader(name, detail)
     _parse_xml(part, xml, r.start, r.end if detail else None, r.text if detail else None)
+    if r.rows * r.cols > MAX_CELLS:  # each within bounds, but the grid from A1 to the far corner is not
+        raise _too_large(name, f"spans {r.rows:,} rows x {r.cols:,} columns from A1 ({r.rows * r.cols:,} cells)")
     return SheetScan(name, part, state, r.formulas, r.errors, tuple(r.merged), r.rows, r.cols)
 
 
-def _resolve(target: str) -> str:
-    """A relationship target as a part name: relative to xl/ unless absolute, never above the package root."""
-    parts: list[str] = []
-    for seg in (target[1:] if target.startswith("/") else "xl/" + target).split("/"):
-        if seg == "..":
-            if parts:
-                parts.pop()
-        elif seg not in (".", ""):
-            parts.append(seg)
-    return "/".join(parts)
+def _part_name(target: str) -> str:
+    """A workbook relationship's target as a part name (relative to xl/ unless absolute), exactly as a reader would
+    take it literally: a target that needs tidying (`//`, `.`, `..`, `\\`) could name one part to us and another to
+    calamine, so it is refused."""
+    name = target[1:] if target.startswith("/") else "xl/" + target
+    if "\\" in name or any(seg in ("", ".", "..") for seg in name.split("/")):
+        raise _Damaged(f"the workbook points at a sheet by an unusual path ({target[:60]!r}) that readers could "
+                       "take differently")
+    return name
+
+
+def _check_string_table(parts: _Parts) -> None:
+    """calamine sizes the shared-string table from its declared counts before reading it."""
+    name = "xl/sharedStrings.xml"
+    if name not in parts:
+        return
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        if _local(tag) == "sst":
+            for key in ("count", "uniqueCount"):
+                v = attrs.get(key, "0")
+                if not v.isdecimal() or int(v) > MAX_STRINGS:
+                    raise ReadProblem("F010", f"The shared-string table declares {v[:20]} strings, far beyond any "
+                                              "tracker. Refused as too large.")
+
+    _parse_xml(name, parts.get(name), start)
 
 
 def _elements(parts: _Parts, name: str, tag: str) -> list[dict[str, str]]:
@@ -378,11 +401,16 @@ def _texts(parts: _Parts, name: str, tag: str, key_attr: str | None = None) -> d
     return out
 
 
-def _repack(parts: _Parts) -> bytes:
-    """A new package holding exactly the XML parts that were checked, for calamine: it never reads other bytes."""
+def _repack(parts: _Parts, sheets: set[str]) -> bytes:
+    """A new package holding exactly the XML parts that were checked, for calamine: it never reads other bytes.
+
+    Sheet-like parts whose extent was not scanned (not listed by the workbook) are left out, so none can be read.
+    """
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
         for name, data in parts.read.items():
+            if name not in sheets and any(f"{kind}/" in name.lower() for kind in _SHEET_FOLDERS):
+                continue
             z.writestr(name, data)
     return out.getvalue()
 
@@ -412,21 +440,31 @@ def open_package(path: Path, detail: set[str] | None = None) -> Package:
             raise ReadProblem("F011", "The package has no workbook inside: it is not an Excel .xlsx file.")
         types = _elements(parts, "[Content_Types].xml", "Override")
         macro = "xl/vbaProject.bin" in parts or any("macroEnabled" in t.get("ContentType", "") for t in types)
-        rels = {a["Id"]: _resolve(a["Target"]) for a in _elements(parts, "xl/_rels/workbook.xml.rels", "Relationship")
+        rels = {a["Id"]: _part_name(a["Target"]) for a in _elements(parts, "xl/_rels/workbook.xml.rels", "Relationship")
                 if "Id" in a and "Target" in a and a.get("TargetMode") != "External"}
         sheets: dict[str, SheetScan] = {}
-        for a in _elements(parts, "xl/workbook.xml", "sheet"):
-            rid = next((v for k, v in a.items() if k.rpartition(":")[2] == "id"), None)
-            target, name = rels.get(rid or ""), a.get("name", "")
+        entries = _elements(parts, "xl/workbook.xml", "sheet")
+        if len(entries) > MAX_SHEETS:
+            raise ReadProblem("F010", f"The workbook lists {len(entries):,} sheets; a tracker has five. Refused.")
+        scanned: set[str] = set()
+        for a in entries:
+            ids = [v for k, v in a.items() if _local(k) == "id"]
+            if len(ids) != 1:  # readers could take different ones
+                raise _Damaged(f"sheet {a.get('name', '')[:40]!r} has {len(ids)} relationship ids")
+            target, name = rels.get(ids[0]), a.get("name", "")
+            if target in scanned:
+                raise _Damaged(f"two sheets point at the same part {target}")
             if target and target in parts:
+                scanned.add(target)
                 sheets[name] = _scan_sheet(name, target, a.get("state", "visible"), parts.get(target),
                                            detail is None or name in detail)
+        _check_string_table(parts)
         props = _texts(parts, "docProps/custom.xml", "property", "name")
         core = _texts(parts, "docProps/core.xml", "modified")
         for name in parts.infos:  # every other XML part calamine might read: tokenized, so a DOCTYPE anywhere is refused
             if name.lower().endswith(_XML_SUFFIXES) and name not in parts.read:
                 _parse_xml(name, parts.get(name))
-        checked = _repack(parts)
+        checked = _repack(parts, scanned)
     except _Damaged as e:
         raise ReadProblem("F003", "The workbook is damaged or incomplete (it may have been cut off while sending). "
                                   f"Resend it saved from Excel. ({e})") from e

@@ -6,6 +6,7 @@ rules can locate it. Property-tested (tests/test_validate_properties.py): they n
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -69,6 +70,8 @@ def parse_number(raw: Any) -> Parsed:
     if NUMBER_TEXT.match(core.replace(" ", "")):
         compact = core.replace(" ", "")
         value = float(compact.replace(",", ""))
+        if not math.isfinite(value):  # hundreds of digits read as infinity: not a figure anyone means
+            return Parsed(None, Finding("C001", f"{_describe(s)} is too long to be a figure. Type the number only."))
         if "," in compact:
             return Parsed(value, Finding("C003", f"{_describe(s)} has thousands separators typed as text; read as "
                                                     f"{value:g}. Type numbers without commas."))
