@@ -76,7 +76,10 @@ def profile(ind: Indicator, seed: int) -> Profile:
     else:
         lo, hi = DEFAULT_LEVELS[ind.unit]
         level = r.uniform(lo, hi)
-    return Profile(level, r.uniform(-0.06, 0.06), r.uniform(0.005, 0.04))
+    drift, noise = r.uniform(-0.06, 0.06), r.uniform(0.005, 0.04)
+    if "cumulative" in ind.name.lower():  # a running total only grows, and steadily
+        drift, noise = abs(drift) or 0.02, 0.0
+    return Profile(level, drift, noise)
 
 
 def simulated_value(ind: Indicator, period: Period, seed: int, start: Period) -> float:
@@ -93,7 +96,14 @@ def simulated_value(ind: Indicator, period: Period, seed: int, start: Period) ->
 def _bounded(ind: Indicator, v: float) -> float:
     """A simulated figure kept within what a real value can be: the indicator's plausible range, else its unit's."""
     if ind.plausible is not None:
-        v = min(ind.plausible.high, max(ind.plausible.low, v))
+        # Reflected back inside, short of the bound: a figure pinned at the edge (100% every quarter) is not believable.
+        lo, hi = ind.plausible.low, ind.plausible.high
+        inner_lo, inner_hi = lo + 0.02 * (hi - lo), hi - 0.02 * (hi - lo)
+        if v > inner_hi:
+            v = inner_hi - (v - inner_hi)
+        elif v < inner_lo:
+            v = inner_lo + (inner_lo - v)
+        v = min(inner_hi, max(inner_lo, v))
     elif ind.unit == "percent":
         v = min(99.5, max(0.2, v))
     v = max(v, 0.0) if ind.unit not in ("percentage_points", "gbp", "gbp_millions", "score") and \
