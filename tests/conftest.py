@@ -48,6 +48,16 @@ def samples(config: Config, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     return {p.name.split("_")[1]: p for p in write_samples(config, Period.parse("2025/26-Q2"), out, seed=7)}
 
 
+@pytest.fixture
+def inbox(samples: dict[str, Path], tmp_path: Path) -> Path:
+    """A period's inbox holding a copy of every department's valid return."""
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    for p in samples.values():
+        shutil.copy2(p, folder / p.name)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def demo(config: Config, tmp_path_factory: pytest.TempPathFactory) -> object:
     """The whole demo, run once: two years of returns, the store, the consolidated workbook, trackers and decks."""

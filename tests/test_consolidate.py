@@ -27,15 +27,6 @@ P = Period.parse("2025/26-Q2")
 TODAY = date(2025, 11, 10)
 
 
-@pytest.fixture
-def inbox(samples: dict[str, Path], tmp_path: Path) -> Path:
-    folder = tmp_path / "inbox"
-    folder.mkdir()
-    for p in samples.values():
-        shutil.copy2(p, folder / p.name)
-    return folder
-
-
 def run(cfg: Config, inbox: Path, tmp_path: Path) -> object:
     return consolidate(cfg, P, inbox, tmp_path / "store.sqlite", tmp_path / "out", today=TODAY)
 

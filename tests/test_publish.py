@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -43,15 +42,6 @@ def cli_json(*args: str) -> dict:
     proc = cli(*args, "--json")
     assert proc.returncode in (0, 1), proc.stderr
     return json.loads(proc.stdout)
-
-
-@pytest.fixture
-def inbox(samples: dict[str, Path], tmp_path: Path) -> Path:
-    folder = tmp_path / "inbox"
-    folder.mkdir()
-    for p in samples.values():
-        shutil.copy2(p, folder / p.name)
-    return folder
 
 
 def correct(inbox: Path, value: float = CORRECTED) -> Path:

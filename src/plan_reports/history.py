@@ -307,8 +307,8 @@ def _records(rows: list[_Row], layout: str, where: Mapping[str, str], index: lis
     members = groups[group].members if group else None
     keep = None if members is None else {*members, cfg.organisation.council.area_code}
     monthly = _periods_are_months(r.cells.get("period" if layout == "tidy" else "Time period", "") for r in rows)
-    spans: dict[str, Span | None] = {}
-    bad_periods: list[_Row] = []
+    spans: dict[str, Span | PeriodError] = {}  # each distinct period text parsed once, its error kept for the message
+    bad_periods: list[tuple[_Row, str]] = []
     bad_values: list[_Row] = []
     out: list[_Record] = []
     for row in rows:
@@ -332,11 +332,11 @@ def _records(rows: list[_Row], layout: str, where: Mapping[str, str], index: lis
         if text not in spans:
             try:
                 spans[text] = parse_span(text, months_first=monthly)
-            except PeriodError:
-                spans[text] = None
+            except PeriodError as e:
+                spans[text] = e
         span = spans[text]
-        if span is None:
-            bad_periods.append(row)
+        if isinstance(span, PeriodError):
+            bad_periods.append((row, text))
             continue
         try:
             value = parse_value(cells.get("value", ""))
@@ -345,24 +345,16 @@ def _records(rows: list[_Row], layout: str, where: Mapping[str, str], index: lis
             continue
         out.extend(_Record(area, cells.get("area_name", ""), span, i, value, row.line, row.cells) for i in dict.fromkeys(inds))
     if bad_periods:
-        r = bad_periods[0]
+        first = bad_periods[0][1]
         return out, (f"the period on row{'s' if len(bad_periods) > 1 else ''} "
-                     f"{', '.join(str(x.line) for x in bad_periods[:SHOWN])} ('{_normalise(layout, r.cells).get('period')}') "
-                     f"cannot be dated. {parse_error(_normalise(layout, r.cells).get('period', ''))}")
+                     f"{', '.join(str(r.line) for r, _ in bad_periods[:SHOWN])} ('{first}') cannot be dated. "
+                     f"{spans[first]}")
     if bad_values:
         r = bad_values[0]
         return out, (f"the value on row{'s' if len(bad_values) > 1 else ''} "
                      f"{', '.join(str(x.line) for x in bad_values[:SHOWN])} ('{_normalise(layout, r.cells).get('value')}') "
                      "is not a number or a recognised missing-value marker (such as blank, '..', 'x' or ':').")
     return out, ""
-
-
-def parse_error(text: str) -> str:
-    try:
-        parse_span(text)
-    except PeriodError as e:
-        return str(e)
-    return ""
 
 
 def _periods_are_months(texts: Iterable[str]) -> bool:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from plan_reports.models import POLARITY_LABELS, UNIT_LABELS, Indicator, Plan
 from plan_reports.periods import Period, PeriodError
 from plan_reports.score import QUARTILE_LABELS, agreed_targets_for
+from plan_reports.tracker_format import Column
 
 if TYPE_CHECKING:
     import sqlite3
@@ -34,12 +35,6 @@ FIRST_ROW = HEADER_ROW + 1
 RATED = ("higher_better", "lower_better")  # a range or data-only measure has no target to agree
 
 
-@dataclass(frozen=True)
-class Column:
-    key: str
-    header: str
-    width: float
-    input: bool = False
 
 
 COLUMNS = [

@@ -6,7 +6,8 @@ Split out of `trackers`, which decides what goes in each cell; this module decid
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from plan_reports import preview
 
@@ -21,10 +22,15 @@ INPUT_FILL, LOCKED_FILL, HEADER_FILL, NA_FILL = "FFFFFF", "F2F2F2", "1F4E79", "D
 LAST_PRINTED = "checks"  # columns up to the checks print; the context to their right does not
 
 
-class Column(Protocol):
+@dataclass(frozen=True)
+class Column:
+    """One column of a generated workbook: its key, heading and width; `input` columns are the ones a lead types in."""
+
     key: str
     header: str
     width: float
+    input: bool = False
+    note: str = ""
 
 
 def col_letter(columns: Sequence[Column], key: str) -> str:

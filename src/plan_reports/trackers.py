@@ -34,9 +34,10 @@ from plan_reports.tracker_format import (
     sheet_banner,
     write_header,
 )
-from plan_reports.tracker_format import (
-    HEADER_ROW as HEADER_ROW,  # re-exported: validate reads it from here
+from plan_reports.tracker_format import (  # re-exported: validate reads them from here
+    HEADER_ROW as HEADER_ROW,
 )
+from plan_reports.tracker_format import Column as Column
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
@@ -62,13 +63,6 @@ STATUS_MEANINGS = {
 RAG_TEXT = ("Green", "Amber", "Red")
 
 
-@dataclass(frozen=True)
-class Column:
-    key: str
-    header: str
-    width: float
-    input: bool = False
-    note: str = ""
 
 
 def indicator_columns(period: Period) -> list[Column]:
