@@ -97,7 +97,7 @@ def print_imports(results: Sequence[ImportResult]) -> None:
             continue
         left = [f"{n:,} {what}" for n, what in ((r.filtered_out, "row(s) left out by --where or as breakdown rows"),
                                                  (r.not_members, "row(s) for areas outside the comparator group"),
-                                                 (sum(r.unmatched.values()), "row(s) of titles or breakdowns no plan indicator uses (e.g. another measure)"),
+                                                 (sum(r.unmatched.values()), "row(s) of titles or breakdowns no indicator uses"),
                                                  (r.duplicates, "identical repeated row(s) kept once")) if n]
         verb = "replaced its earlier import with" if r.status == "replaced" else "imported"
         print(f"{r.file}: {verb} {r.stored:,} value(s) for {', '.join(sorted(r.indicators))}"
