@@ -37,8 +37,9 @@ def _rgb(hex_: str) -> Any:
 
 
 def line_chart(placeholder: Any, categories: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]],
-               number_format: str, alt: str) -> Any:
-    """A line chart with markers in a chart placeholder: one line per series, legend below, 12 pt text."""
+               number_format: str, alt: str, unit: str = "") -> Any:
+    """A line chart with markers in a chart placeholder: one line per series, legend below, 12 pt text, and the
+    unit as the value axis title, since a bare 80-100 axis does not say whether it is a percentage or a rate."""
     from pptx.chart.data import CategoryChartData
     from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION
 
@@ -53,8 +54,19 @@ def line_chart(placeholder: Any, categories: Sequence[str], series: Sequence[tup
     chart.legend.include_in_layout = False
     chart.font.size = _pt(12)
     chart.value_axis.has_major_gridlines = True
+    if unit:
+        chart.value_axis.has_title = True
+        chart.value_axis.axis_title.text_frame.text = unit
+        chart.value_axis.axis_title.text_frame.paragraphs[0].runs[0].font.size = _pt(11)
     set_alt(gf, alt)
     return gf
+
+
+def target_line(periods: Sequence[str], target: float) -> list[float | None]:
+    """The target against the periods of the latest figure's financial year only ("2025/26-Q1" and "2025/26-Q2",
+    or "2022/23" alone): a flat line back to 2023/24 would claim a target that was never set for those years."""
+    year = periods[-1].split("-")[0]
+    return [target if p.split("-")[0] == year else None for p in periods]
 
 
 def status_series(counts: Sequence[Counter[str]]) -> list[tuple[str, list[int | None]]]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from plan_reports.atomic import atomic_path
-from plan_reports.charts import counts_in_words, line_chart, status_bar_chart
+from plan_reports.charts import counts_in_words, line_chart, status_bar_chart, target_line
 from plan_reports.models import UNIT_LABELS, Outcome, Plan
 from plan_reports.periods import Period
 from plan_reports.score import CommitmentScore, IndicatorScore, PeriodScores, Rollup, fmt_value
@@ -355,14 +355,14 @@ def _chart(deck: Deck, data: DeckData, so: Any, x: IndicatorScore, decimals: dic
     points = x.history[-8:]
     series = [(shorten(x.name, 40), [v for _, v in points])]
     if x.target is not None:
-        series.append(("Target", [x.target] * len(points)))
+        series.append(("Target", target_line([p for p, _ in points], x.target)))
     unit = UNIT_LABELS[x.unit]
     latest = _value_text(x, decimals)
     alt = (f"Line chart of {x.name} ({unit}) from {points[0][0]} to {points[-1][0]}"
            + (f" against a target of {_target_text(x, decimals)}" if x.target is not None else "")
            + f". Latest value {latest}, rated {x.rating.status}, {x.short_term.lower()} on the previous period.")
     line_chart(deck.ph(s, "Chart Area"), [p for p, _ in points], series,
-               "#,##0" if decimals[x.indicator_id] == 0 else "#,##0.0", alt)
+               "#,##0" if decimals[x.indicator_id] == 0 else "#,##0.0", alt, unit=unit)
     caption = [f"{x.rating.status}", x.rating.reason.split(": ", 1)[-1],
                f"Trend: {ARROWS.get(x.short_term, x.short_term)} on the previous period; "
                f"{ARROWS.get(x.long_term, x.long_term)} on a year earlier.",

@@ -68,6 +68,10 @@ def run_demo(cfg: Config, out: Path, *, seed: int = 1, step: Callable[[str], Non
     cfg = demo_config(cfg)
     out = Path(out)
     res = DemoResult(out, out / "history.sqlite", out / "returns")
+    # Each run simulates the whole history again from the plan as it is now, so it starts from an empty store: a
+    # store left by an earlier run (under an older config) would show its figures as "changed since published".
+    for part in ("", "-wal", "-shm"):
+        res.store.with_name(res.store.name + part).unlink(missing_ok=True)
     quarters = [LATEST.shift(-k) for k in range(QUARTERS - 1, -1, -1)]
     plan = cfg.plan_for_period(LATEST)
     say("Loading comparator figures")

@@ -167,6 +167,9 @@ class Indicator(Model):
     typical: float | None = None  # the level a real value is usually near (sample data and the demo start here)
     # Other figures the plan states about this measure (an England average, an earlier count): context, never rated.
     context: list[PeriodValue] = field(default_factory=list)
+    # A running total or a coverage that does not fall (plans adopted to date, premises with gigabit): sample data
+    # grows it steadily instead of letting it wander, so no demo chart shows a coverage going backwards.
+    cumulative: bool = False
 
     def limits(self) -> tuple[float, float]:
         """What a value of this measure can be at all, by its unit: a percentage 0-100, a count or rate not negative.

@@ -63,9 +63,16 @@ class Profile:
     level: float
     drift: float  # share per year, signed
     noise: float  # share
+    rising: bool = False  # a running total or coverage: never falls
 
 
 def profile(ind: Indicator, seed: int) -> Profile:
+    """How one measure moves, sized like real series: a few per cent a year, not a random walk.
+
+    Real council series change slowly: a survey moves a point or two a year, a rolling 12-month total is smooth
+    (each quarter shares nine months with the last), money grows with prices, a running total or coverage only
+    grows. A board member who sees a 15% jump between years or a coverage that falls stops believing the chart.
+    """
     r = _rng(seed, ind.id, "profile")
     if ind.typical is not None:  # the plan's typical level: believable figures in every chart
         level = ind.typical
@@ -76,9 +83,15 @@ def profile(ind: Indicator, seed: int) -> Profile:
     else:
         lo, hi = DEFAULT_LEVELS[ind.unit]
         level = r.uniform(lo, hi)
-    drift, noise = r.uniform(-0.06, 0.06), r.uniform(0.005, 0.04)
-    if "cumulative" in ind.name.lower():  # a running total only grows, and steadily
-        drift, noise = abs(drift) or 0.02, 0.0
+    drift, noise = r.uniform(-0.03, 0.03), r.uniform(0.003, 0.012)
+    if ind.unit in ("gbp", "gbp_millions") and ind.polarity != "data_only":
+        drift = r.uniform(0.02, 0.05)  # money per head or secured grows with prices
+    elif ind.unit == "years":
+        drift = r.uniform(-0.006, 0.006)  # life expectancy moves by months a year, not years
+    if "rolling 12 months" in ind.name:
+        noise *= 0.4
+    if ind.cumulative:
+        return Profile(level, r.uniform(0.02, 0.08), 0.0, rising=True)
     return Profile(level, drift, noise)
 
 
@@ -88,20 +101,23 @@ def simulated_value(ind: Indicator, period: Period, seed: int, start: Period) ->
     months = FREQUENCY_MONTHS[ind.frequency]
     span = Period.containing(period.start, "Y" if months == 12 else "H" if months == 6 else "Q")
     t = (_quarter_index(span) - _quarter_index(start)) / 4
-    noise = _rng(seed, ind.id, str(span)).gauss(0, prof.noise)
+    noise = max(-2.0, min(2.0, _rng(seed, ind.id, str(span)).gauss(0, 1))) * prof.noise  # no freak quarter
     v = prof.level * (1 + prof.drift * t + noise)
-    return _bounded(ind, v)
+    return _bounded(ind, v, reflect=not prof.rising)
 
 
-def _bounded(ind: Indicator, v: float) -> float:
-    """A simulated figure kept within what a real value can be: the indicator's plausible range, else its unit's."""
+def _bounded(ind: Indicator, v: float, *, reflect: bool = True) -> float:
+    """A simulated figure kept within what a real value can be: the indicator's plausible range, else its unit's.
+
+    Reflected back inside, short of the bound: a figure pinned at the edge (100% every quarter) is not believable.
+    A rising measure is held at the inner bound instead, since reflecting would make it fall.
+    """
     if ind.plausible is not None:
-        # Reflected back inside, short of the bound: a figure pinned at the edge (100% every quarter) is not believable.
         lo, hi = ind.plausible.low, ind.plausible.high
         inner_lo, inner_hi = lo + 0.02 * (hi - lo), hi - 0.02 * (hi - lo)
-        if v > inner_hi:
+        if reflect and v > inner_hi:
             v = inner_hi - (v - inner_hi)
-        elif v < inner_lo:
+        elif reflect and v < inner_lo:
             v = inner_lo + (inner_lo - v)
         v = min(inner_hi, max(inner_lo, v))
     elif ind.unit == "percent":
@@ -119,10 +135,15 @@ def simulated_target(ind: Indicator, period: Period, seed: int, start: Period) -
     if r.random() < 0.08:
         return None  # a few indicators without a target this year
     base = simulated_value(ind, Period(period.fy, "Y", 1).quarters()[0], seed, start)
-    stretch = r.uniform(-0.03, 0.16)  # targets are mostly more ambitious than where things stand
-    t = base * (1 + stretch) if ind.polarity == "higher_better" else base * (1 - stretch)
-    if ind.unit == "percent":
-        t = min(t, 100.0)
+    # Targets are mostly a little more ambitious than where things stand: up to a twentieth of the level, and never
+    # more than half the headroom to the plausible bound, so no target asks for 100% or a level no area reaches.
+    p = ind.plausible
+    lo, hi = (p.low, p.high) if p is not None else (0.0, abs(base) * 2)
+    headroom = (hi - base) if ind.polarity == "higher_better" else (base - lo)
+    step = r.uniform(-0.1, 1.0) * min(0.5 * max(headroom, 0.0), 0.05 * abs(base))
+    t = base + step if ind.polarity == "higher_better" else base - step
+    if ind.unit in ("count", "gbp") and abs(t) >= 1000:  # a target is set as a round figure: 2,320,000, not 2,323,742
+        t = round(t, 2 - len(str(int(abs(t)))) + 1)
     return _bounded(ind, t)
 
 

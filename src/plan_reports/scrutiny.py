@@ -7,6 +7,7 @@ data that lags flagged with the period it covers, and trend and comparison rathe
 
 from __future__ import annotations
 
+import textwrap
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from plan_reports.atomic import atomic_path
-from plan_reports.models import Committee, Plan
+from plan_reports.charts import target_line
+from plan_reports.models import UNIT_LABELS, Committee, Plan
 from plan_reports.periods import Period
 from plan_reports.score import QUARTILE_LABELS, IndicatorScore, PeriodScores, fmt_value, load_inputs, score_period
 
@@ -315,14 +317,20 @@ def _chart(x: IndicatorScore, decimals: int, folder: Path) -> tuple[Path, str] |
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
+    from matplotlib.ticker import StrMethodFormatter
 
-    fig, ax = plt.subplots(figsize=(7, 2.8), dpi=110)
-    ax.plot([p for p, _ in points], [v for _, v in points], marker="o", color="#1F4E79", label=x.name[:50])
+    labels = [p for p, _ in points]
+    fig, ax = plt.subplots(figsize=(7, 3.0), dpi=110)
+    ax.plot(labels, [v for _, v in points], marker="o", color="#1F4E79", label="Value")
     if x.target is not None:
-        ax.axhline(x.target, color="#C00000", linestyle="--", label="Target")
-    ax.set_title(x.name[:80], fontsize=10)
+        ax.plot(labels, target_line(labels, x.target), color="#C00000", linestyle="--", marker="_", markersize=14,
+                label="Target")
+    ax.set_title("\n".join(textwrap.wrap(x.name, 85)[:2]), fontsize=10)  # wrapped, not cut mid-word
+    ax.set_ylabel(UNIT_LABELS[x.unit], fontsize=8)
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}" if decimals == 0 else "{x:,.1f}"))
     ax.tick_params(axis="x", labelrotation=30, labelsize=8)
-    ax.legend(fontsize=8, loc="best")
+    ax.tick_params(axis="y", labelsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)  # beside, never over the line
     ax.grid(alpha=0.3)
     fig.tight_layout()
     png = folder / f"chart_{x.indicator_id}.png"
