@@ -7,6 +7,7 @@ The seeds are copied under tests/data/seeds (000 approved table, 002 cabinet rep
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 from pathlib import Path
 
@@ -470,3 +471,62 @@ def test_figures_sit_on_the_measure_they_describe(p22: Plan) -> None:
     net = ind["SCPC-01"].targets[0]
     assert net.value == 0 and "net" in (net.note or "").lower()
     assert 0 in {c.value for c in ind["CG4-02"].context if c.period == "2045"}  # Leicestershire net zero by 2045
+
+
+def test_mixed_and_one_way_measures_in_2018_22_after_the_second_audit(p18: Plan) -> None:
+    ind = indicators(p18)
+    # Held in one unit, so one direction: GVA per head in pounds, the share of LCC sites' waste recycled.
+    assert (ind["P18-SE3-04"].unit, ind["P18-SE3-04"].polarity) == ("gbp", "higher_better")
+    assert (ind["P18-CEN7-04"].unit, ind["P18-CEN7-04"].polarity) == ("percent", "higher_better")
+    for one_way in ("P18-KS1-06", "P18-GC5-03", "P18-GC5-04", "P18-KS3-04", "P18-KS3-05"):
+        assert ind[one_way].polarity == "higher_better", one_way
+    assert ind["P18-CEN1-02"].unit == "count"  # complaints are counted, not scored
+    employment = ind["P18-SE1-04"].plausible  # the name covers the employment rate (about 78%) too
+    assert employment is not None and employment.high >= 80
+    own_co2 = ind["P18-CEN7-01"]  # 003 s13.3: 11,663 tCO2e in 2019/20, from 35,778 in 2008/09
+    assert {(c.period, c.value) for c in own_co2.context} == {("2019/20", 11663), ("2008/09", 35778)}
+    assert own_co2.typical is not None and own_co2.typical <= 11663 * 1.05
+    assert "11, 663 tCO2e" in seed("003") and "35, 778 tCO2e" in seed("003")
+
+
+def test_every_rating_band_says_where_it_comes_from(p22: Plan, p18: Plan) -> None:
+    """No seed states a within-range band, so each says it is ours (or whose guidance) instead of passing as the plan's."""
+    bands = [(i.id, i.range) for plan in (p22, p18) for _, _, i in plan.indicators() if i.range is not None]
+    assert len(bands) >= 6
+    for ind_id, band in bands:
+        assert band.note and ("no seed" in band.note or "not a seed" in band.note), ind_id
+
+
+def test_sample_series_move_like_real_ones(p22: Plan) -> None:
+    """A board member stops believing a chart that jumps 15% between quarters or shows a coverage falling."""
+    from plan_reports.samples import simulated_target, simulated_value
+
+    start = Period.parse(p22.starts).quarters()[0]
+    quarters = [q for y in ("2022/23", "2023/24", "2024/25", "2025/26") for q in Period.parse(y).quarters()]
+    for _, _, i in p22.indicators():
+        assert i.plausible is not None
+        width = i.plausible.high - i.plausible.low
+        for seed_ in (1, 7):
+            values = [simulated_value(i, q, seed_, start) for q in quarters]
+            for a, b in itertools.pairwise(values):
+                assert abs(b - a) <= max(0.08 * abs(a), 0.08 * width, 10 ** -i.decimals), (i.id, seed_, a, b)
+            if i.cumulative:
+                assert values == sorted(values), (i.id, values)
+            for fy in (2023, 2024, 2025):
+                t = simulated_target(i, Period(fy, "Y", 1).quarters()[0], seed_, start)
+                if t is None or i.targets:
+                    continue
+                level = simulated_value(i, Period(fy, "Y", 1).quarters()[0], seed_, start)
+                assert abs(t - level) <= 0.06 * abs(level) + 10 ** -i.decimals, (i.id, fy, t, level)
+                if i.unit == "count" and t >= 1000:
+                    assert t == float(f"{t:.3g}"), (i.id, t)  # set as a round figure
+
+
+def test_flow_counts_reported_quarterly_are_rolling_annual_totals(p22: Plan) -> None:
+    """A quarterly count of things done (visits, KSIs) is a rolling 12-month total, so the year's figure is a year's."""
+    for _, _, i in p22.indicators():
+        if i.unit == "count" and i.frequency == "quarterly" and not i.cumulative and i.polarity != "data_only":
+            stocks = ("Active Community Response Plans", "Children in elective home education")
+            assert "rolling 12 months" in i.name or i.name in stocks, i.id
+    ksi = indicators(p22)["SW1-03"]  # Leicestershire's killed or seriously injured: a few hundred a year
+    assert ksi.typical is not None and 200 <= ksi.typical <= 500

@@ -114,6 +114,8 @@ class Target(PeriodValue):
 class Range(Model):
     low: float
     high: float
+    # Why these bounds, when no seed states them (a rating band the council sets itself): never shown as the plan's.
+    note: str | None = None
 
     def __post_init__(self) -> None:
         if self.low > self.high:
