@@ -144,8 +144,12 @@ class Deck:
             need = lines_needed(par, cpl) + before
             if used + need > cap:
                 room = int(cap - used - before)
-                if room > 0:
-                    kept.append(shorten(par, room * cpl - 2))
+                if room > 0:  # shortened until it wraps into the room left: word wrap can need a line more
+                    limit = room * cpl - 2
+                    while limit > 0 and lines_needed(shorten(par, limit), cpl) > room:
+                        limit -= cpl // 2 or 1
+                    if limit > 0:
+                        kept.append(shorten(par, limit))
                 break
             kept.append(par)
             used += need
