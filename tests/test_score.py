@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from plan_reports.config import Config, validate_model
 from plan_reports.models import Indicator, RagRule, Range, RollupConfig
 from plan_reports.periods import Period
+from plan_reports.rollup import combine
 from plan_reports.score import (
     assess_commitment,
     comparator_position,
@@ -86,7 +87,12 @@ def test_within_range(value: float, expected: str) -> None:
 
 def test_reasons_explain() -> None:
     r = rate_indicator(ind(), TOL, 38.98, 40)
-    assert r.reason == "Amber: 38.98% vs target 40.0% (2.6% short, tolerance 10%)"
+    assert r.reason == ("Amber: 38.98% vs target 40.0% (1.0 percentage points below target, 2.6% worse than it; "
+                        "Amber within 10% of target)")
+    waits = ind("lower_better", unit="count", lag=1)
+    assert rate_indicator(waits, TOL, 640, 600).reason == ("Amber: 640.0 vs target 600.0 (40.0 above target, 6.7% worse "
+                                                           "than it; Amber within 10% of target)")
+    assert "(15.0 better than target)" in rate_indicator(waits, TOL, 585, 600).reason
     assert rate_indicator(ind(), TOL, None, 40, missing_reason="survey delayed").reason == "No data: survey delayed"
     assert "below the floor of 30.0%" in rate_indicator(ind(), FLOOR, 20, 40).reason
 
@@ -182,6 +188,34 @@ def test_rollup_judgements() -> None:
     assert (low.judgement, low.coverage_pct) == ("Insufficient data", 25.0)
     share = dataclasses.replace(ROLLUP, method="share_green")
     assert rollup(["Green", "Green", "Amber", "Red"], [], share).judgement == "Amber"  # 50% Green
+
+
+RANK = {"Red": 1, "Amber": 2, "Green": 3}
+
+
+@given(st.lists(STATUSES, max_size=20), st.lists(STATUSES, max_size=20))
+def test_a_level_is_never_judged_better_than_its_indicators_or_its_commitments(inds: list[str], comms: list[str]) -> None:
+    ri, rc = rollup(inds, [], ROLLUP), rollup(comms, [], ROLLUP)
+    overall = combine(ri, rc, ROLLUP)
+    judged = [r.judgement for r in (ri, rc) if r.judgement in RANK]
+    if not judged:
+        assert overall.judgement == "Insufficient data"
+    else:
+        assert overall.judgement == min(judged, key=RANK.__getitem__)
+    assert overall.counts == {k: inds.count(k) + comms.count(k) for k in RANK}  # the table beside it adds up
+    assert "indicators " + ri.judgement in overall.reason and "commitments " + rc.judgement in overall.reason
+
+
+def test_commitments_on_track_do_not_make_a_level_green_while_its_indicators_miss() -> None:
+    # The deck case a board member queried: 1 of 3 indicators on target, every commitment on track.
+    ri, rc = rollup(["Green", "Amber", "Amber"], [], ROLLUP), rollup(["Green"] * 4, [], ROLLUP)
+    assert (ri.judgement, rc.judgement) == ("Amber", "Green")
+    lower = combine(ri, rc, ROLLUP)
+    assert lower.judgement == "Amber" and lower.reason.startswith("Amber: the lower of indicators Amber")
+    pooled = combine(ri, rc, dataclasses.replace(ROLLUP, combine="pooled"))
+    assert pooled.judgement == "Green"  # (3 + 2 + 2 + 4 * 3) / 7 = 2.71: the rule the council chose not to use
+    only_commitments = combine(rollup(["No data"] * 3, [], ROLLUP), rc, ROLLUP)
+    assert only_commitments.judgement == "Green" and "indicators Insufficient data" in only_commitments.reason
 
 
 def test_commitment_status_checked_against_time() -> None:

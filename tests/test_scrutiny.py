@@ -66,11 +66,13 @@ def test_summary_counts_match_direction_of_travel(reports, scores, config: Confi
         items = committee_items(scores, c)
         want = {k: sum(1 for x in items if x.short_term == v) for k, v in
                 (("improved", "Improving"), ("declined", "Worsening"), ("unchanged", "No change"))}
+        want["not comparable"] = len(items) - sum(want.values())
         assert r.directions == want
         summary = next(p.text for p in Document(str(r.docx)).paragraphs if p.text.startswith("Of the"))
-        got = dict(zip(("improved", "declined", "unchanged"), map(int, re.findall(r"(\d+) (?:improved|declined|were)", summary)),
-                       strict=True))
-        assert got == want
+        words = r"(\d+) (?:improved|declined|were unchanged|could not be compared)"
+        got = dict(zip(want, map(int, re.findall(words, summary)), strict=True))
+        assert got == want  # every indicator is counted somewhere: the four add up to the committee's total
+        assert sum(got.values()) == len(items) and f"Of the {len(items)} indicators" in summary
 
 
 def test_annual_report_structure(demo, config: Config, tmp_path: Path) -> None:
@@ -80,9 +82,25 @@ def test_annual_report_structure(demo, config: Config, tmp_path: Path) -> None:
     assert [o.title for o in config.plans["2022-26"].outcomes] == [h for h in headings if h in
                                                                   {o.title for o in config.plans["2022-26"].outcomes}]
     compendium = doc.tables[-1]
-    assert [c.text for c in compendium.rows[0].cells] == ["Indicator", "2021/22", "2022/23", "2023/24", "2024/25", "Target",
-                                                          "RAG", "Direction of travel", "Quartile"]
+    assert [c.text for c in compendium.rows[0].cells] == ["Indicator", "2021/22", "2022/23", "2023/24", "2024/25",
+                                                          "Rated figure (period)", "Target", "RAG",
+                                                          "Change on a year earlier", "Quartile"]
     assert len(compendium.rows) - 1 == len(list(config.plans["2022-26"].indicators()))
+    # A RAG never sits beside a blank: each rated row shows the figure rated and the period that figure covers.
+    con = connect(demo.store)
+    try:
+        held = {(r["indicator_id"], r["data_period"]) for r in con.execute(
+            "SELECT indicator_id, data_period FROM indicator_values WHERE value IS NOT NULL")}
+    finally:
+        con.close()
+    rated = [[c.text for c in row.cells] for row in compendium.rows[1:] if row.cells[7].text in ("Green", "Amber", "Red")]
+    assert rated
+    for row in rated:
+        m = re.fullmatch(r".+ \((.+)\)", row[5])
+        assert m, row
+        assert (row[0].split()[0], m.group(1)) in held, row  # the store holds a value for that indicator and period
+    summary = [p.text for p in doc.paragraphs]
+    assert any(t.startswith("How judgements are made: Indicators and commitments are judged separately") for t in summary)
     pictures = doc.inline_shapes
     assert len(pictures) >= 15
     assert all(s._inline.docPr.get("descr", "").startswith("Line chart of") for s in pictures)

@@ -214,7 +214,8 @@ def add_table(deck: Deck, slide: Slide, header: Sequence[str], rows: Sequence[Se
     col_w = [int(area_w * w / total) for w in widths]
     for i, w in enumerate(col_w):
         table.columns[i].width = w
-    row_h = int(min(area_h / (TABLE_ROWS + 1), 12700 * (2 * TABLE_PT * LINE_SPACING + 10)))
+    # Rows share the area, up to four lines each: a short table gets whole titles rather than "...".
+    row_h = int(min(area_h / (len(rows) + 1), 12700 * (4 * TABLE_PT * LINE_SPACING + 10)))
     for r in range(len(rows) + 1):
         table.rows[r].height = row_h
     rag_cols = set(rag_cols)
@@ -474,7 +475,7 @@ def _appendix(deck: Deck, data: DeckData, inds: list[IndicatorScore], comms: lis
         line += f" Source: {data.sources.get(x.indicator_id) or 'no return'}."
         detail.append(line)
     _full_text_slides(deck, f"Indicator detail: {scope}", detail)
-    cdetail = [f"{c.commitment_id} [{c.assessment.status or 'no update'}] {c.text}"
+    cdetail = [f"{c.commitment_id} [{c.assessment.status or 'no update'}] {c.text.rstrip('.')}."
                + (f" Challenges: {c.challenges}" if c.challenges else "")
                + (f" Check: {c.assessment.flag}." if c.assessment.flag else "") for c in comms]
     _full_text_slides(deck, f"Commitment detail: {scope}", cdetail)

@@ -468,6 +468,7 @@ class RollupJudgement(Model):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RollupConfig(Model):
     method: Literal["points", "share_green"] = "points"
+    combine: Literal["lower", "pooled"] = "lower"  # indicators and commitments: the lower judgement, or all pooled
     points: dict[Literal["Green", "Amber", "Red"], float] = field(default_factory=lambda: {"Green": 3, "Amber": 2, "Red": 1})
     judgement: RollupJudgement
     minimum_coverage_pct: Annotated[float, _between(0, 100)] = 50

@@ -165,19 +165,27 @@ def _indicator_row(ind: Indicator, period: Period, seed: int, start: Period, cut
         row["data_status"] = "Not yet available"
         row["reason"] = f"Awaiting publication by {ind.source}; expected before the next return."
         return row
-    value = simulated_value(ind, period, seed, start)
+    # The figure belongs to the period it covers, not to the return: a lagged annual figure reported in three
+    # returns is the same figure three times, not three silent revisions of it.
+    covered = Period.parse(row["data_period"])
+    value = simulated_value(ind, covered, seed, start)
     if ind.rate:
-        den = max(1, round(r.uniform(200, 20000)))
+        den = max(1, round(_rng(seed, ind.id, str(covered), team, "denominator").uniform(200, 20000)))
         num = round(value * den / ind.rate.multiplier, 2)
         row["numerator"], row["denominator"] = num, den
         value = round(num / den * ind.rate.multiplier, ind.decimals)
     row["value"] = value
     row["data_status"] = "Provisional" if r.random() < 0.2 else "Final"
-    last_year = simulated_value(ind, period.year_earlier(), seed, start)
+    last_year = simulated_value(ind, covered.year_earlier(), seed, start)
     rating = rate_indicator(ind, cfg.scoring.rag.rule_for(ind.id), value, target, last_year=last_year)
     if rating.status == "Red":
-        row["commentary"] = (f"Below where we want to be ({rating.reason.removeprefix('Red: ')}). Recovery actions agreed "
-                             "with the service; progress reported to the Outcome Board next quarter.")
+        # No figures in the lead's words: the board rates against the agreed target, which may not be the return's.
+        row["commentary"] = r.choice(["Below where we want to be. Recovery actions agreed with the service; progress "
+                                      "reported to the Outcome Board next quarter.",
+                                      "Demand has risen faster than capacity; a recovery plan is in place and is "
+                                      "reviewed monthly by the service's management team.",
+                                      "Performance dipped this period; the causes are understood and actions are in "
+                                      "hand, with improvement expected over the next two quarters."])
     elif rating.status == "Amber" and r.random() < 0.6:
         row["commentary"] = "Slightly short of target; the service expects to close the gap by year end."
     elif r.random() < 0.25:

@@ -7,8 +7,7 @@ a manager can read and the inputs used, because a RAG on its own does not explai
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -21,15 +20,12 @@ from plan_reports.models import (
     Plan,
     Polarity,
     RagRule,
-    RollupConfig,
 )
 from plan_reports.periods import Period
+from plan_reports.rollup import EPS, NO_DATA, NO_TARGET, QUERIED, RAG, Rollup, at_least, combine, rollup
 
-RAG = ("Green", "Amber", "Red")
-NO_DATA, NO_TARGET, DATA_ONLY, NOT_RATED = "No data", "No target", "Data only", "Not rated"
-QUERIED = "Check value"  # a value outside what the measure can plausibly be: questioned, never rated
+DATA_ONLY, NOT_RATED = "Data only", "Not rated"
 Direction = Literal["Improving", "Worsening", "No change", "Increasing", "Decreasing", "Not comparable"]
-EPS = 1e-9
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,10 +49,6 @@ def fmt_value(v: float, unit: str, decimals: int = 1) -> str:
     return f"{s} {UNIT_LABELS[unit]}"
 
 
-def _at_least(a: float, b: float) -> bool:
-    return a >= b - EPS * max(1.0, abs(b))
-
-
 def _at_most(a: float, b: float) -> bool:
     return a <= b + EPS * max(1.0, abs(b))
 
@@ -66,18 +58,21 @@ def better(polarity: Polarity, a: float, b: float) -> bool:
     return a > b if polarity == "higher_better" else a < b
 
 
-def _gap_text(v: float, t: float, polarity: Polarity) -> str:
+def _gap_text(v: float, t: float, polarity: Polarity, unit: str, decimals: int) -> str:
+    """How far from target, in the measure's own unit first ("0.6 percentage points below target"), then as a share
+    of the target for a miss, because "2.6% short" alone leaves a reader asking: percent of what, or points?"""
+    diff = abs(v - t)
+    d = f"{diff:,.{decimals}f} percentage points" if unit == "percent" else fmt_value(diff, unit, decimals)
+    side = "above" if v > t else "below"
+    if _meets(polarity, v, t):
+        return f"{d} better than target"
     if abs(t) < EPS:
-        return f"{abs(v - t):,.2g} from target"
-    pct = abs(v - t) / abs(t) * 100
-    word = "short" if not _meets(polarity, v, t) else "better"
-    if polarity == "lower_better" and not _meets(polarity, v, t):
-        word = "over"
-    return f"{pct:.1f}% {word}"
+        return f"{d} {side} target"
+    return f"{d} {side} target, {diff / abs(t) * 100:.1f}% worse than it"
 
 
 def _meets(polarity: Polarity, v: float, t: float) -> bool:
-    return _at_least(v, t) if polarity == "higher_better" else _at_most(v, t)
+    return at_least(v, t) if polarity == "higher_better" else _at_most(v, t)
 
 
 def rate_indicator(ind: Indicator, rule: RagRule, value: float | None, target: float | None, *,
@@ -100,9 +95,9 @@ def rate_indicator(ind: Indicator, rule: RagRule, value: float | None, target: f
         lo, hi = ind.range.low, ind.range.high
         inputs.update(range_low=lo, range_high=hi)
         band = f"range {fmt_value(lo, ind.unit, ind.decimals)} to {fmt_value(hi, ind.unit, ind.decimals)}"
-        if _at_least(value, lo) and _at_most(value, hi):
+        if at_least(value, lo) and _at_most(value, hi):
             return Rating(status="Green", reason=f"Green: {v} within {band}", inputs=inputs)
-        if _at_least(value, lo - abs(lo) * tol) and _at_most(value, hi + abs(hi) * tol):
+        if at_least(value, lo - abs(lo) * tol) and _at_most(value, hi + abs(hi) * tol):
             return Rating(status="Amber", reason=f"Amber: {v} just outside {band} (tolerance {rule.tolerance_pct:g}%)", inputs=inputs)
         return Rating(status="Red", reason=f"Red: {v} outside {band}", inputs=inputs)
     if target is None:
@@ -110,14 +105,16 @@ def rate_indicator(ind: Indicator, rule: RagRule, value: float | None, target: f
     t = fmt_value(target, ind.unit, ind.decimals)
     pol = ind.polarity
     if _meets(pol, value, target):
-        extra = "on target" if math.isclose(value, target, rel_tol=1e-9, abs_tol=1e-12) else _gap_text(value, target, pol)
+        on = math.isclose(value, target, rel_tol=1e-9, abs_tol=1e-12)
+        extra = "on target" if on else _gap_text(value, target, pol, ind.unit, ind.decimals)
         return Rating(status="Green", reason=f"Green: {v} vs target {t} ({extra})", inputs=inputs)
-    gap = _gap_text(value, target, pol)
+    gap = _gap_text(value, target, pol, ind.unit, ind.decimals)
     if rule.type == "tolerance":
         edge = target - abs(target) * tol if pol == "higher_better" else target + abs(target) * tol
-        ok = _at_least(value, edge) if pol == "higher_better" else _at_most(value, edge)
+        ok = at_least(value, edge) if pol == "higher_better" else _at_most(value, edge)
         status = "Amber" if ok else "Red"
-        return Rating(status=status, reason=f"{status}: {v} vs target {t} ({gap}, tolerance {rule.tolerance_pct:g}%)", inputs=inputs)
+        reason = f"{status}: {v} vs target {t} ({gap}; Amber within {rule.tolerance_pct:g}% of target)"
+        return Rating(status=status, reason=reason, inputs=inputs)
     if rule.type == "floor":
         assert rule.floor is not None
         f = fmt_value(rule.floor, ind.unit, ind.decimals)
@@ -256,47 +253,6 @@ def assess_commitment(status: str | None, pct: float | None, start: date | None,
         flag = f"reported {status} but {shown} complete is well ahead of {expected:.0%} of the time elapsed"
     rag = COMMITMENT_RAG.get(status, "Amber" if overdue else "Green")
     return CommitmentAssessment(status=status, rag=rag, expected_pct=expected, flag=flag, reason=f"{status}: {shown}{exp_txt}")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Rollup:
-    counts: dict[str, int]
-    rated: int
-    no_data: int
-    coverage_pct: float
-    score: float | None
-    judgement: str
-    improving: int
-    worsening: int
-    no_change: int
-    reason: str
-
-
-def rollup(statuses: Iterable[str], directions: Iterable[str], cfg: RollupConfig) -> Rollup:
-    """Aggregate item ratings; items with no data are excluded from the score and shown as coverage."""
-    c = Counter(statuses)
-    counts = {k: c.get(k, 0) for k in RAG}
-    no_data = c.get(NO_DATA, 0) + c.get(NO_TARGET, 0) + c.get(QUERIED, 0)
-    rated = sum(counts.values())
-    dirs = Counter(directions)
-    coverage = 100.0 * rated / (rated + no_data) if rated + no_data else 0.0
-    score = None
-    judgement = "Insufficient data"
-    if rated and coverage + EPS >= cfg.minimum_coverage_pct:
-        if cfg.method == "points":
-            score = sum(cfg.points[k] * n for k, n in counts.items()) / rated
-            th = cfg.judgement.points
-        else:
-            score = counts["Green"] / rated
-            th = cfg.judgement.share_green
-        judgement = "Green" if _at_least(score, th.Green) else "Amber" if _at_least(score, th.Amber) else "Red"
-    summary = f"{counts['Green']} Green / {counts['Amber']} Amber / {counts['Red']} Red / {no_data} No data"
-    trend = f"; {dirs.get('Improving', 0)} improving, {dirs.get('Worsening', 0)} worsening"
-    score_txt = f", score {score:.2f}" if score is not None else ""
-    reason = f"{judgement}: {summary} (coverage {coverage:.0f}%{score_txt}){trend}"
-    return Rollup(counts=counts, rated=rated, no_data=no_data, coverage_pct=round(coverage, 1), score=score, judgement=judgement,
-                  improving=dirs.get("Improving", 0),
-                  worsening=dirs.get("Worsening", 0), no_change=dirs.get("No change", 0), reason=reason)
 
 
 # ---- scoring a whole period --------------------------------------------------------------------------------------
@@ -554,8 +510,7 @@ def score_period(cfg: Any, plan: Plan, period: Period, inputs: ScoreInputs) -> P
         i_dirs = [x.short_term for x in i_items]
         ri = rollup([x.rating.status for x in i_items], i_dirs, ru)
         rc = rollup([x.assessment.rag for x in c_items], [], ru)
-        ro = rollup([x.rating.status for x in i_items] + [x.assessment.rag for x in c_items], i_dirs, ru)
-        return LevelScore(level=kind, id=ident, title=title, indicators=ri, commitments=rc, overall=ro)
+        return LevelScore(level=kind, id=ident, title=title, indicators=ri, commitments=rc, overall=combine(ri, rc, ru))
 
     for o in plan.groups():
         for s in o.sub_outcomes:

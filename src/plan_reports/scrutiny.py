@@ -18,6 +18,7 @@ from plan_reports.atomic import atomic_path
 from plan_reports.charts import target_line
 from plan_reports.models import UNIT_LABELS, Committee, Plan
 from plan_reports.periods import Period
+from plan_reports.rollup import rule_text
 from plan_reports.score import QUARTILE_LABELS, IndicatorScore, PeriodScores, fmt_value, load_inputs, score_period
 
 if TYPE_CHECKING:
@@ -52,6 +53,11 @@ def _v(x: IndicatorScore, v: float | None, decimals: dict[str, int]) -> str:
     return fmt_value(v, x.unit, decimals[x.indicator_id]) if v is not None else "–"
 
 
+def _rated(x: IndicatorScore, decimals: dict[str, int]) -> str:
+    """The figure a RAG rates, with the period it covers, so a rating never sits beside a blank or another year."""
+    return f"{_v(x, x.value, decimals)} ({x.data_period})" if x.value is not None and x.data_period else "–"
+
+
 def _quartile(x: IndicatorScore) -> str:
     if not x.position or not x.position.quartile:
         return "–"
@@ -68,7 +74,8 @@ def scrutiny_row(x: IndicatorScore, reporting: Period, decimals: dict[str, int])
 
 def direction_counts(items: Sequence[IndicatorScore]) -> dict[str, int]:
     c = Counter(DIRECTION_WORDS.get(x.short_term) for x in items)
-    return {"improved": c.get("Improved", 0), "declined": c.get("Declined", 0), "unchanged": c.get("Unchanged", 0)}
+    counts = {"improved": c.get("Improved", 0), "declined": c.get("Declined", 0), "unchanged": c.get("Unchanged", 0)}
+    return counts | {"not comparable": len(items) - sum(counts.values())}
 
 
 def rag_counts(items: Sequence[IndicatorScore]) -> dict[str, int]:
@@ -193,8 +200,9 @@ def build_scrutiny(cfg: Config, plan: Plan, scores: PeriodScores, period: Period
     doc = _Doc(f"{c.name}: Strategic Plan performance, {period.label}",
                f"{cfg.organisation.council.name}. Data as reported to {cfg.submission_deadline(period):%d %B %Y}.")
     doc.heading("Summary", 1)
-    doc.para(f"Of the {len(items)} indicators this committee covers, {d['improved']} improved, {d['declined']} declined and "
-             f"{d['unchanged']} were unchanged since the last update. RAG: {r['Green']} Green, {r['Amber']} Amber, "
+    doc.para(f"Of the {len(items)} indicators this committee covers, {d['improved']} improved, {d['declined']} declined, "
+             f"{d['unchanged']} were unchanged since the last update and {d['not comparable']} could not be compared "
+             f"(no earlier figure, or data only). RAG: {r['Green']} Green, {r['Amber']} Amber, "
              f"{r['Red']} Red, {r['No data'] + r['No target']} without data or target, {r['Data only']} data only.")
     doc.para("* marks a statutory indicator. 'In arrears' marks data that covers an earlier period than this quarter, "
              "as published. Commentary is given for exceptions: Red, no data, or stale values.")
@@ -375,6 +383,7 @@ def write_annual_report(cfg: Config, year: Period, store: Path, out: Path, pdf: 
     for o in plan.outcomes:
         r = scores.level("outcome", o.id).overall
         doc.para(f"{o.title}: {r.reason}")
+    doc.para(rule_text(cfg.scoring.rollup))
     with tempfile.TemporaryDirectory() as tmp:
         for o in plan.outcomes:
             doc.heading(o.title, 1)
@@ -399,14 +408,18 @@ def write_annual_report(cfg: Config, year: Period, store: Path, out: Path, pdf: 
                 if chart:
                     doc.picture(*chart)
         doc.heading("Appendix: performance compendium", 1)
-        doc.para("Every indicator, with four years of values, the latest target, RAG, direction of travel and position "
-                 "among comparators. * marks a statutory indicator.")
+        doc.para(f"Every indicator, with four years of values by the year each figure covers, then the figure rated at "
+                 f"the end of {year.year_label} and the period it covers (published data often lags a year or more), "
+                 "its target, RAG, direction of travel against the same period a year earlier and position among "
+                 "comparators. * marks a statutory indicator.")
         years = [Period(year.fy - k, "Y", 1) for k in range(COMPENDIUM_YEARS - 1, -1, -1)]
-        header = ("Indicator", *[y.year_label for y in years], "Target", "RAG", "Direction of travel", "Quartile")
+        header = ("Indicator", *[y.year_label for y in years], "Rated figure (period)", "Target", "RAG",
+                  "Change on a year earlier", "Quartile")
         rows = [[f"{x.indicator_id} {x.name}{' *' if x.statutory else ''}",
-                 *[_v(x, _year_value(x.history, y), decimals) for y in years], _v(x, x.target, decimals), x.rating.status,
-                 DIRECTION_WORDS.get(x.long_term, "Not comparable"), _quartile(x)] for x in scores.indicators]
-        doc.table(header, rows, rag_col=len(years) + 2, widths=(3.0, *[0.8] * len(years), 0.8, 0.75, 0.95, 1.3))
+                 *[_v(x, _year_value(x.history, y), decimals) for y in years], _rated(x, decimals),
+                 _v(x, x.target, decimals), x.rating.status, DIRECTION_WORDS.get(x.long_term, "Not comparable"),
+                 _quartile(x)] for x in scores.indicators]
+        doc.table(header, rows, rag_col=len(years) + 3, widths=(2.5, *[0.95] * len(years), 1.25, 0.9, 0.8, 0.95, 1.0))
         out.mkdir(parents=True, exist_ok=True)
         docx = doc.save(out / f"Annual_Performance_Report_{year.year_label.replace('/', '-')}.docx")
     record_outputs(store, ctx, [("annual report", docx)])  # PDFs carry LibreOffice's render time: not recorded
