@@ -63,7 +63,19 @@ def test_one_deck_per_board_and_a_summary(demo, config: Config) -> None:
     boards = sorted(f"Deck_{o.board.id}_2025-26-H1.pptx" for o in config.plans["2022-26"].outcomes)
     assert names == sorted([*boards, "Deck_CMT-summary_2025-26-H1.pptx"])
     summary = slides(next(p for p in demo.decks if "CMT" in p.name))
-    assert len(summary) == 1 + len(config.plans["2022-26"].outcomes)
+    assert len(summary) == 2 + len(config.plans["2022-26"].outcomes)  # title, how to read it, one per outcome
+
+
+def test_every_deck_says_how_its_judgements_are_made(demo, config: Config) -> None:
+    """A board member asked why a sub-outcome was Green with most indicators Amber: the rule is on slide 2."""
+    tolerance = config.scoring.rag.default.tolerance_pct
+    th = config.scoring.rollup.judgement.points
+    for deck in demo.decks:
+        guide = slides(deck)[1]
+        assert guide.shapes.title.text == "How to read this deck", deck.name
+        text = " ".join(sh.text_frame.text for sh in guide.shapes if sh.has_text_frame)
+        assert f"Amber within {tolerance:g}% of it" in text, deck.name
+        assert "the overall judgement is the lower of the two" in text and f"{th.Green:g} or more is Green" in text
 
 
 def test_every_slide_has_a_title_and_text_fits(demo) -> None:

@@ -64,8 +64,10 @@ def test_gaps_shrink_and_harm_rates_fall_in_both_plans(p22: Plan, p18: Plan) -> 
     for harm in ("SW1-04", "SW4-05", "IO3-02", "SW1-01", "SW3-02", "SW3-08", "IO1-04"):
         assert ind22[harm].polarity == "lower_better", harm
     # measures whose names mix directions are data only, never rated one way
-    for mixed in ("P18-SE1-01", "P18-WO1-01", "P18-WO3-01", "P18-WO3-04", "P18-GC6-01"):
+    for mixed in ("P18-SE1-01", "P18-WO3-01", "P18-WO3-04", "P18-GC6-01"):
         assert ind18[mixed].polarity == "data_only", mixed
+    # ... unless it records one part of them (`holds`), which then takes that part's direction
+    assert "smoking" in (ind18["P18-WO1-01"].holds or "") and ind18["P18-WO1-01"].polarity == "lower_better"
 
 
 def test_units_fit_the_measure_in_2018_22(p18: Plan) -> None:
@@ -236,6 +238,9 @@ STATED = [  # (indicator, kind, period, phrase in the seed whose first number is
     ("SCPC-04", "targets", "2024/25", "000", r"with an interim (\d+)% reduction by 2025"),
     ("SETI2-06", "context", "2049/50", "000", r"deliver the ([\d,]+) new dwellings"),
     ("SCPF-01", "context", "2021/22", "003", r"in excess of £(\d+)m"),
+    ("SW3-10", "context", "2021/22", "003", r"PM2.5 is the (\d)rd leading cause of preventable deaths"),
+    ("SW3-09", "context", "2021/22", "003", r"severe mental illness is (\d) to [\d.]+ times higher"),
+    ("SW3-09", "context", "2021/22", "003", r"severe mental illness is \d to ([\d.]+) times higher"),
 ]
 
 
@@ -310,8 +315,8 @@ def test_sample_comparators_stay_within_plausible_ranges(config: Config, p22: Pl
 
 def test_2018_22_polarity_follows_the_file_rule(p18: Plan) -> None:
     ind = indicators(p18)
-    for mixed in ("P18-SE1-04", "P18-WO4-06"):  # employment up / unemployment down; destinations up / NEETs down
-        assert ind[mixed].polarity == "data_only", mixed
+    assert ind["P18-SE1-04"].polarity == "data_only"  # employment up / unemployment down
+    assert ind["P18-WO4-06"].polarity == "lower_better"  # destinations / NEETs: it holds the NEET share
     for success in ("P18-WO1-03", "P18-WO1-11", "P18-KS3-07", "P18-GC3-07", "P18-KS3-06", "P18-WO1-09"):
         assert ind[success].polarity == "higher_better", success
     marac = ind["P18-KS4-05"]  # SafeLives expects 28-40% of MARAC cases to be repeats
@@ -530,3 +535,96 @@ def test_flow_counts_reported_quarterly_are_rolling_annual_totals(p22: Plan) -> 
             assert "rolling 12 months" in i.name or i.name in stocks, i.id
     ksi = indicators(p22)["SW1-03"]  # Leicestershire's killed or seriously injured: a few hundred a year
     assert ksi.typical is not None and 200 <= ksi.typical <= 500
+
+
+# --- fourth re-read (issue 16) -------------------------------------------------------------------------------------
+
+def test_commitments_follow_the_approved_tables_grouping(p22: Plan) -> None:
+    """000 groups a row's commitments in one <p> per aim, in the aims' order: procurement sits with the businesses aim."""
+    row = next(line for line in seed("000").splitlines() if line.startswith("The economy and infrastructure are low carbon"))
+    groups = re.findall(r"<p>(.*?)</p>", row)
+    assert len(groups) == 2 and "procurement" in groups[0] and "carbon sequestration" in groups[1]
+    com = {c.id: c for _, _, c in p22.commitments()}
+    assert "procurement" in com["CG4.C02"].text and com["CG4.C02"].aim == "CG4.A1"
+    assert "sequestration" in seed("003") and com["CG4.C01"].aim == "CG4.A2"  # efficient assets: the second group
+
+
+def test_aims_set_against_the_national_average_are_benchmarked_nationally(p22: Plan) -> None:
+    national = [a for _, s in p22.sub_outcomes() for a in s.aims if "national average" in a.text]
+    assert {a.id for a in national} >= {"IO4.A1", "IO4.A2"}
+    for a in national:
+        rated = [i for _, _, i in p22.indicators() if i.aim == a.id and i.polarity != "data_only"]
+        assert rated, a.id
+        for i in rated:
+            assert i.comparator == "england", (a.id, i.id, i.comparator)
+
+
+MULTI_PART = {  # measure -> (unit held, what `holds` must name, the plausible range's upper bound at most)
+    "P18-KS1-01": ("percent", "assessed", 100),
+    "P18-KS1-05": ("percent", "second or later plan", 40),
+    "P18-WO4-06": ("percent", "not in education", 20),
+    "P18-WO5-16": ("percent", "psychosis", 100),
+    "P18-WO2-03": ("percent", "persistent absence", 40),
+    "P18-SE2-08": ("rate_per_1000", "charging devices", 5),
+    "P18-CEN3-01": ("count", "headcount", 20000),
+    "P18-AH1-02": ("count", "housing units", 60000),
+    "P18-KS4-03": ("rate_per_1000", "12 months", 60),
+}
+
+
+@pytest.mark.parametrize("ind_id", sorted(MULTI_PART))
+def test_a_measure_naming_several_things_says_which_one_it_holds(p18: Plan, ind_id: str) -> None:
+    i = indicators(p18)[ind_id]
+    unit, words, high = MULTI_PART[ind_id]
+    assert i.unit == unit and i.holds and words in i.holds, (i.unit, i.holds)
+    assert i.plausible is not None and i.plausible.high <= high and i.typical is not None
+    assert i.plausible.low <= i.typical <= i.plausible.high
+
+
+def test_quarterly_rates_are_rolling_years_and_say_so(p22: Plan, p18: Plan) -> None:
+    """A quarterly crime or admissions rate set at a year's level must say it is a rolling year, or a lead enters a
+    quarter's figure (a quarter of the level) and it is questioned as implausible."""
+    stocks = {"CG1-03", "IO3-02", "SW2-03"}  # a count at a date (devices, children looked after), not a flow
+    for plan in (p22, p18):
+        for _, _, i in plan.indicators():
+            if i.frequency == "quarterly" and i.unit.startswith("rate_per") and i.id not in stocks:
+                assert "rolling 12 months" in i.name or (i.holds and "12 months" in i.holds), i.id
+
+
+def test_the_tracker_tells_the_lead_which_figure_to_enter(config: Config, tmp_path: Path) -> None:
+    import openpyxl
+
+    from plan_reports.trackers import write_trackers
+
+    (path,) = write_trackers(config, Period.parse("2021/22-Q2"), tmp_path, ["CE"])
+    ws = openpyxl.load_workbook(path)["Indicators"]
+    names = {r[0]: r[1] for r in ws.iter_rows(min_row=5, max_col=2, values_only=True) if r[0]}
+    ks = indicators(config.plans["2018-22"])["P18-KS4-03"]
+    assert names["P18-KS4-03"] == f"{ks.name} (enter: {ks.holds})"
+    assert names["P18-SE1-05"] == "Take up of apprenticeships"  # a single measure keeps its own name
+
+
+def test_ofsted_grades_and_one_way_measures_are_rated(p18: Plan) -> None:
+    ind = indicators(p18)
+    for grade in ("P18-KS1-07", "P18-KS2-02"):  # 1 Outstanding ... 4 Inadequate
+        assert (ind[grade].polarity, ind[grade].decimals) == ("lower_better", 0), grade
+        assert ind[grade].plausible is not None and (ind[grade].plausible.low, ind[grade].plausible.high) == (1, 4)
+    for up in ("P18-SE1-07", "P18-SE2-08", "P18-AH2-02", "P18-GC4-02", "P18-GC6-09"):
+        assert ind[up].polarity == "higher_better", up
+    assert ind["P18-GC3-07"].cumulative  # Neighbourhood Plans adopted: a running total
+    assert (ind["P18-CEN4-01"].unit, ind["P18-CEN4-01"].decimals) == ("rank", 0)
+
+
+def test_leads_and_roles_after_the_fourth_re_read(p22: Plan) -> None:
+    com = {c.id: c for _, _, c in p22.commitments()}
+    ind = indicators(p22)
+    assert com["CG1.C03"].lead == "PH" and ind["CG1-02"].department == "PH"  # Warm Homes: Public Health's service
+    assert ind["SW4-02"].department == "PH"  # First Contact Plus: Public Health's service
+    assert com["SW4.C07"].role == "partner"  # "co-produce ... with our partners"
+    assert com["SCPD.C03"].role == "lead"  # the Council engages the groups and does the work
+
+
+def test_the_lowest_funded_county_is_typically_below_the_county_range(p22: Plan) -> None:
+    csp = indicators(p22)["MTFS-09"]  # "the lowest funded County Council" (003 foreword)
+    assert "lowest funded" in flat(seed("003"))
+    assert csp.typical is not None and csp.plausible is not None and csp.typical < (csp.plausible.low + csp.plausible.high) / 2

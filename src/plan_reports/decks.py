@@ -9,18 +9,36 @@ always a word as well as a colour.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from plan_reports.atomic import atomic_path
 from plan_reports.charts import counts_in_words, line_chart, status_bar_chart, target_line
 from plan_reports.models import UNIT_LABELS, Outcome, Plan
 from plan_reports.periods import Period
 from plan_reports.score import CommitmentScore, IndicatorScore, PeriodScores, Rollup, fmt_value
-from plan_reports.textfit import LINE_SPACING, PARA_GAP_PT
+from plan_reports.slides import (
+    BODY_PT as BODY_PT,
+)
+from plan_reports.slides import (  # re-exported: the tests and adapters use them from here
+    CAPTION_PT,
+    TABLE_PT,
+    TABLE_ROWS,
+    Deck,
+    add_table,
+    chunks,
+)
+from plan_reports.slides import (
+    REQUIRED_LAYOUTS as REQUIRED_LAYOUTS,
+)
+from plan_reports.slides import (
+    TemplateError as TemplateError,
+)
+from plan_reports.slides import (
+    open_template as open_template,
+)
 from plan_reports.textfit import (  # re-exported: the tests measure slides with them
     chars_per_line as chars_per_line,
 )
@@ -44,214 +62,17 @@ from plan_reports.textfit import (
 )
 
 if TYPE_CHECKING:
-    from pptx.presentation import Presentation
-    from pptx.slide import Slide
 
     from plan_reports.config import Config
     from plan_reports.publish import ReportContext
     from plan_reports.store import ReturnStatus
 
-REQUIRED_LAYOUTS: dict[str, tuple[str, ...]] = {
-    "Title": ("Title", "Subtitle"),
-    "Section": ("Title", "Body"),
-    "Title and Content": ("Title", "Body"),
-    "Two Content": ("Title", "Left", "Right"),
-    "Table": ("Title", "Headline", "Table Area"),
-    "Chart": ("Title", "Chart Area", "Caption"),
-}
-TABLE_ROWS = 8  # data rows per table slide
-TABLE_PT = 12
-BODY_PT = 16
-TITLE_PT = 24
-CAPTION_PT = 14
-RAG_COLOURS = {"Green": ("C6EFCE", "006100"), "Amber": ("FFEB9C", "7F4F00"), "Red": ("FFC7CE", "9C0006"),
-               "No data": ("E7E6E6", "3A3A3A"), "No target": ("F2F2F2", "3A3A3A"), "Data only": ("FFFFFF", "3A3A3A"),
-               "Check value": ("FFFFFF", "7F4F00"),
-               "Insufficient data": ("E7E6E6", "3A3A3A"), "Not rated": ("FFFFFF", "3A3A3A")}
 ARROWS = {"Improving": "↑ Improving", "Worsening": "↓ Worsening", "No change": "→ No change", "Increasing": "↑ Up",
           "Decreasing": "↓ Down", "Not comparable": "– n/a"}
-EXCEPTION_STATUSES = ("Major disruption",)
+EXCEPTION_STATUSES = ("Major disruption", "Deferred")
+TROUBLE = ("Major disruption", "Deferred", "Minor disruption")  # worst first
 
 
-class TemplateError(ValueError):
-    """The template lacks a layout or placeholder the decks need; the message names it."""
-
-
-# ---- template access ---------------------------------------------------------------------------------------------
-
-def open_template(path: Path) -> Presentation:
-    from pptx import Presentation as load
-
-    try:
-        prs = load(str(path))
-    except Exception as e:
-        raise TemplateError(f"Cannot open the deck template {path}: {e}") from e
-    check_template(prs, path)
-    for sld in list(prs.slides._sldIdLst):  # start empty even if the template has example slides
-        prs.part.drop_rel(sld.rId)
-        prs.slides._sldIdLst.remove(sld)
-    return prs
-
-
-def check_template(prs: Presentation, path: Path) -> None:
-    layouts = {lay.name: lay for lay in prs.slide_layouts}
-    for name, placeholders in REQUIRED_LAYOUTS.items():
-        if name not in layouts:
-            raise TemplateError(f"The deck template {path.name} has no slide layout named '{name}' "
-                                f"(it has: {', '.join(layouts) or 'none'}).")
-        have = {ph.name for ph in layouts[name].placeholders}
-        for ph in placeholders:
-            if ph not in have:
-                raise TemplateError(f"Layout '{name}' in {path.name} has no placeholder named '{ph}' "
-                                    f"(it has: {', '.join(sorted(have))}).")
-
-
-class Deck:
-    """A presentation being filled from a template, by layout and placeholder name."""
-
-    def __init__(self, template: Path) -> None:
-        self.prs = open_template(template)
-        self.layouts = {lay.name: lay for lay in self.prs.slide_layouts}
-
-    def slide(self, layout: str, title: str) -> Slide:
-        s = self.prs.slides.add_slide(self.layouts[layout])
-        ph = self.ph(s, "Title")
-        frame = ph.text_frame
-        frame.word_wrap = True
-        size = TITLE_PT if layout != "Title" else 36
-        cpl, cap = chars_per_line(ph.width, size, bold=True), lines_available(ph.height, size)
-        frame.text = title if lines_needed(title, cpl) <= cap else shorten(title, cpl * cap - 4)
-        for p in frame.paragraphs:
-            for r in p.runs:
-                r.font.size = _pt(size)
-        return s
-
-    def ph(self, slide: Slide, name: str) -> Any:
-        idx = next(p.placeholder_format.idx for p in slide.slide_layout.placeholders if p.name == name)
-        return next(p for p in slide.placeholders if p.placeholder_format.idx == idx)
-
-    def text(self, slide: Slide, name: str, paragraphs: Sequence[str], pt: float, bold_first: bool = False,
-             bullets: bool = False, bold: Iterable[int] = ()) -> None:
-        ph = self.ph(slide, name)
-        frame = ph.text_frame
-        frame.word_wrap = True
-        cpl, cap = chars_per_line(ph.width, pt), lines_available(ph.height, pt)
-        gap = para_lines(pt)
-        kept: list[str] = []
-        used = 0.0
-        for par in paragraphs:
-            before = gap if kept else 0.0  # no space before the first paragraph
-            need = lines_needed(par, cpl) + before
-            if used + need > cap:
-                room = int(cap - used - before)
-                if room > 0:  # shortened until it wraps into the room left: word wrap can need a line more
-                    limit = room * cpl - 2
-                    while limit > 0 and lines_needed(shorten(par, limit), cpl) > room:
-                        limit -= cpl // 2 or 1
-                    if limit > 0:
-                        kept.append(shorten(par, limit))
-                break
-            kept.append(par)
-            used += need
-        frame.clear()
-        for i, par in enumerate(kept):
-            p = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
-            p.line_spacing = 1.1
-            p.space_before = _pt(PARA_GAP_PT if i else 0)
-            p.space_after = _pt(0)
-            run = p.add_run()
-            run.text = par
-            run.font.size = _pt(pt)
-            run.font.bold = (bold_first and i == 0) or i in set(bold)
-            if not bullets:
-                _no_bullet(p)
-
-    def save(self, target: Path) -> Path:
-        from plan_reports.stable_zip import stabilise
-
-        with atomic_path(target) as tmp:
-            self.prs.save(str(tmp))
-            stabilise(tmp)  # the same deck gives the same bytes, so its recorded hash identifies it
-        return target
-
-
-def _pt(v: float) -> Any:
-    from pptx.util import Pt
-
-    return Pt(v)
-
-
-def _no_bullet(paragraph: Any) -> None:
-    ppr = paragraph._p.get_or_add_pPr()
-    ppr.set("marL", "0")
-    ppr.set("indent", "0")
-    from lxml import etree
-
-    for child in list(ppr):
-        if child.tag.endswith(("buChar", "buAutoNum", "buNone")):
-            ppr.remove(child)
-    etree.SubElement(ppr, "{http://schemas.openxmlformats.org/drawingml/2006/main}buNone")
-
-
-def _fill(cell: Any, rgb: str) -> None:
-    from pptx.dml.color import RGBColor
-
-    cell.fill.solid()
-    cell.fill.fore_color.rgb = RGBColor.from_string(rgb)
-
-
-def add_table(deck: Deck, slide: Slide, header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float],
-              rag_cols: Iterable[int] = (), alt: str = "") -> Any:
-    """A native table in the slide's table placeholder: 12 pt text, header row, RAG cells as word plus colour."""
-    from pptx.dml.color import RGBColor
-
-    assert len(rows) <= TABLE_ROWS, "paginate before calling add_table"
-    ph = deck.ph(slide, "Table Area")
-    area_w, area_h = ph.width, ph.height  # read before the placeholder is replaced by the table
-    gf = ph.insert_table(rows=len(rows) + 1, cols=len(header))
-    table = gf.table
-    total = sum(widths)
-    col_w = [int(area_w * w / total) for w in widths]
-    for i, w in enumerate(col_w):
-        table.columns[i].width = w
-    # Rows share the area, up to four lines each: a short table gets whole titles rather than "...".
-    row_h = int(min(area_h / (len(rows) + 1), 12700 * (4 * TABLE_PT * LINE_SPACING + 10)))
-    for r in range(len(rows) + 1):
-        table.rows[r].height = row_h
-    rag_cols = set(rag_cols)
-    for ci, text in enumerate(header):
-        _cell(table.cell(0, ci), text, col_w[ci], row_h, bold=True)
-    for ri, row in enumerate(rows, 1):
-        for ci, text in enumerate(row):
-            cell = table.cell(ri, ci)
-            _cell(cell, text, col_w[ci], row_h)
-            if ci in rag_cols and text in RAG_COLOURS:
-                bg, fg = RAG_COLOURS[text]
-                _fill(cell, bg)
-                for p in cell.text_frame.paragraphs:
-                    for run in p.runs:
-                        run.font.color.rgb = RGBColor.from_string(fg)
-                        run.font.bold = True
-    gf._element.nvGraphicFramePr.cNvPr.set("descr", alt or f"Table: {', '.join(header)}")
-    return table
-
-
-def _cell(cell: Any, text: str, width: int, height: int, bold: bool = False) -> None:
-    frame = cell.text_frame
-    frame.word_wrap = True
-    cell.margin_left = cell.margin_right = 45720
-    cell.margin_top = cell.margin_bottom = 22860
-    inner_w, inner_h = width - 91440, height - 45720
-    cap = chars_per_line(inner_w, TABLE_PT) * lines_available(inner_h + 12700 * 7.2, TABLE_PT)
-    frame.text = shorten(text, cap)
-    for p in frame.paragraphs:
-        for run in p.runs:
-            run.font.size = _pt(TABLE_PT)
-            run.font.bold = bold
-
-
-def chunks(items: Sequence[Any], n: int) -> list[Sequence[Any]]:
-    return [items[i:i + n] for i in range(0, len(items), n)] or [[]]
 
 
 # ---- deck content ------------------------------------------------------------------------------------------------
@@ -271,6 +92,7 @@ class DeckData:
     sources: dict[str, str] = field(default_factory=dict)  # indicator or commitment -> "file, Sheet!Cell"
     changes: list[dict[str, Any]] = field(default_factory=list)  # restatements of earlier published periods
     published: str = ""  # which published version the figures are
+    guide: list[str] = field(default_factory=list)  # how to read the deck: the council's rules in words
 
 
 def compact(v: float | None, unit: str, decimals: int) -> str:
@@ -394,7 +216,7 @@ def _commitments(deck: Deck, so: Any, comms: list[CommitmentScore], data: DeckDa
                   or (c.assessment.flag and "passed" in c.assessment.flag)]
     right += ["Exceptions", *([f"{c.commitment_id} [{c.assessment.status}] {shorten(c.text, 90)}: "
                                f"{c.challenges or c.assessment.flag or 'no commentary given'}" for c in exceptions]
-                              or ["None this period: no commitment is in major disruption or overdue."])]
+                              or ["None this period: no commitment is in major disruption, deferred or overdue."])]
     s = deck.slide("Two Content", f"{so.id} commitments by status")
     by_aim = [(a, Counter(_status(c) for c in comms if c.aim_id == a.id)) for a in so.aims]
     by_aim = [(a, n) for a, n in by_aim if n]
@@ -435,10 +257,15 @@ def _narrative(data: DeckData, comms: list[CommitmentScore]) -> tuple[list[str],
     """Achievements, challenges and priorities, drawn from the commitments' commentary over the half-year."""
     ach, cha, pri = [], [], []
     for c in sorted(comms, key=lambda c: (c.assessment.status != "Completed", c.commitment_id)):
+        if c.assessment.status in EXCEPTION_STATUSES:
+            continue  # nothing in major disruption or deferred is shown as an achievement
         ups = data.updates.get(c.commitment_id, [])
         latest = next((u["achievements"] for u in reversed(ups) if u.get("achievements")), None)
         if latest:
             ach.append(f"{c.commitment_id}: {shorten(latest, 220)}")
+    # Challenges and priorities: the troubled commitments first, worst first, so a long list never hides them.
+    for c in sorted(comms, key=lambda c: (TROUBLE.index(c.assessment.status) if c.assessment.status in TROUBLE
+                                          else len(TROUBLE), c.commitment_id)):
         if c.challenges:
             cha.append(f"{c.commitment_id} ({c.assessment.status}): {shorten(c.challenges, 220)}")
         if c.priorities:
@@ -498,6 +325,7 @@ def build_board_deck(data: DeckData, outcome: Outcome, template: Path) -> Deck:
     deck.text(s, "Subtitle", [f"Highlight report: {data.half.label}",
                               f"Board meeting {data.board_date:%d %B %Y} · data to the end of {data.quarter.label}",
                               data.council, *([data.published] if data.published else [])], 20)
+    _bullet_slides(deck, "How to read this deck", data.guide, "")
     _at_a_glance(deck, data, outcome)
     _changes(deck, [c for c in data.changes if c["outcome_id"] == outcome.id], outcome.title)
     for so in outcome.sub_outcomes:
@@ -523,6 +351,7 @@ def build_summary_deck(data: DeckData, template: Path) -> Deck:
     s = deck.slide("Title", "Strategic Plan: corporate summary")
     deck.text(s, "Subtitle", [f"Outcome Board highlights: {data.half.label}", f"Data to the end of {data.quarter.label}",
                               data.council], 20)
+    _bullet_slides(deck, "How to read this deck", data.guide, "")
     for o in data.plan.outcomes:
         _at_a_glance(deck, data, o)
     _changes(deck, data.changes, "all outcomes")
@@ -559,7 +388,29 @@ def load_deck_data(con: Any, cfg: Config, half: Period, ctx: ReportContext | Non
     pub = ctx.publication if ctx else None
     return DeckData(half, quarter, plan, scores, statuses, cfg.board_meeting(half), cfg.organisation.council.name, updates,
                     ctx.sources if ctx else {}, ctx.changes if ctx else [],
-                    f"Figures as published: version {pub['version']}, {pub['published_at'][:10]}" if pub else "")
+                    f"Figures as published: version {pub['version']}, {pub['published_at'][:10]}" if pub else "",
+                    reading_guide(cfg, half))
+
+
+def reading_guide(cfg: Config, half: Period) -> list[str]:
+    """The rules behind every rating on the slides, in words, from the council's own settings, so no judgement
+    needs the scoring file to be understood."""
+    from plan_reports.rollup import rule_text
+
+    sc = cfg.scoring
+    own = len(sc.rag.indicators)
+    return [
+        f"Period: {half.label}. Each figure names the period it covers; published statistics often cover an earlier "
+        "year.",
+        f"Indicators: Green is on or better than the agreed target, Amber within {sc.rag.default.tolerance_pct:g}% of "
+        f"it, Red further away{f' ({own} indicators have their own rule, which their reason states)' if own else ''}. "
+        "\"Data only\" figures are context and not rated; \"Check value\" is a figure outside what the measure can "
+        "plausibly be, questioned before it is rated.",
+        rule_text(sc.rollup),
+        f"Trend compares a figure with the one before it (a change under {sc.direction.no_change_threshold_pct:g}% is "
+        "no change); charts also compare with the same period a year earlier. Quartile ranks the council among its "
+        "comparator group: Top is the best quarter.",
+    ]
 
 
 def deck_filename(board_id: str, half: Period) -> str:

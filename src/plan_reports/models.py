@@ -19,7 +19,7 @@ from plan_reports.periods import Period, is_period_ref
 Day = date
 Unit = Literal[
     "percent", "percentage_points", "count", "rate_per_1000", "rate_per_10000", "rate_per_100000",
-    "gbp", "gbp_millions", "tco2e", "ktco2e", "kg", "hectares", "score", "years", "days", "ratio",
+    "gbp", "gbp_millions", "tco2e", "ktco2e", "kg", "hectares", "score", "years", "days", "ratio", "rank",
 ]
 Polarity = Literal["higher_better", "lower_better", "within_range", "data_only"]
 Frequency = Literal["quarterly", "six_monthly", "annual"]
@@ -28,7 +28,7 @@ UNIT_LABELS: dict[str, str] = {
     "percent": "%", "percentage_points": "percentage points", "count": "number", "rate_per_1000": "per 1,000",
     "rate_per_10000": "per 10,000", "rate_per_100000": "per 100,000", "gbp": "£", "gbp_millions": "£m",
     "tco2e": "tCO2e", "ktco2e": "ktCO2e", "kg": "kg", "hectares": "hectares", "score": "score",
-    "years": "years", "days": "days", "ratio": "ratio",
+    "years": "years", "days": "days", "ratio": "ratio", "rank": "rank",
 }
 POLARITY_LABELS: dict[str, str] = {
     "higher_better": "Higher is better", "lower_better": "Lower is better",
@@ -172,6 +172,10 @@ class Indicator(Model):
     # A running total or a coverage that does not fall (plans adopted to date, premises with gigabit): sample data
     # grows it steadily instead of letting it wander, so no demo chart shows a coverage going backwards.
     cumulative: bool = False
+    # What exactly is recorded, where the published measure's name covers several things ("alerts raised and %
+    # assessed") or leaves its window open (a quarterly rate as a rolling year): the tracker shows it beside the name,
+    # so a lead enters the one figure the unit and plausible range are set for.
+    holds: str | None = None
 
     def limits(self) -> tuple[float, float]:
         """What a value of this measure can be at all, by its unit: a percentage 0-100, a count or rate not negative.

@@ -86,6 +86,8 @@ def render_tree(plan: Plan) -> Any:
                         stat = " [magenta]statutory[/magenta]" if i.statutory else ""
                         it = at.add(f"[yellow]{i.id}[/yellow]  {i.name}  [dim]({UNIT_LABELS[i.unit]}, "
                                     f"{POLARITY_LABELS[i.polarity].lower()}, {i.frequency}, {i.department}){stat}[/dim]")
+                        if i.holds:
+                            it.add(f"[dim]records: {i.holds}[/dim]")
                         for kind, _, v in _figures(i):  # every stated figure with where it comes from
                             it.add(_figure_line({"baselines": "baseline", "targets": "target"}.get(kind, kind), i, v))
                 n = sum(1 for c in s.commitments if c.aim == a.id)

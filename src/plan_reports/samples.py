@@ -41,7 +41,7 @@ DEFAULT_LEVELS = {
     "percent": (20, 85), "percentage_points": (3, 15), "count": (40, 4000), "rate_per_1000": (5, 80),
     "rate_per_10000": (30, 600), "rate_per_100000": (100, 900), "gbp": (15000, 32000), "gbp_millions": (5, 60),
     "tco2e": (2, 12000), "ktco2e": (300, 1500), "kg": (400, 600), "hectares": (10, 60), "score": (7, 40),
-    "years": (62, 66), "days": (7, 12), "ratio": (2, 9),
+    "years": (62, 66), "days": (7, 12), "ratio": (2, 9), "rank": (1, 50),
 }
 OFFICERS = ("A. Patel", "B. Hughes", "C. Okafor", "D. Smith", "E. Kowalski", "F. Begum", "G. Walsh", "H. Chen",
             "I. Mensah", "J. Taylor", "K. O'Brien", "L. Nowak")
@@ -194,53 +194,68 @@ def _indicator_row(ind: Indicator, period: Period, seed: int, start: Period, cut
 
 
 def _commitment_row(c: Any, period: Period, plan_start: date, plan_end: date, seed: int, team: str) -> dict[str, Any]:
+    """One quarter's update to a commitment, from a story drawn once per commitment: when it starts and ends,
+    whether and when it hits trouble or is deferred. Each quarter reads that story at its end date, so a commitment
+    reported Completed stays Completed, and the words never contradict the status (a disrupted commitment is not
+    "launched on schedule")."""
     r = _rng(seed, c.id, str(period), team, "commitment")
     base = _rng(seed, c.id, "dates")
     start = plan_start + timedelta(days=base.randrange(0, 540))
     target = min(plan_end, start + timedelta(days=base.randrange(240, 1200)))
+    span = max((target - start).days, 1)
+    fate, drift = base.random(), base.uniform(-0.06, 0.06)
+    trouble_from = start + timedelta(days=round(span * base.uniform(0.2, 0.7)))
+    trouble_to = trouble_from + timedelta(days=base.randrange(90, 300))
+    done = target if fate >= 0.06 else None  # the deferred ones never finish inside the plan
+    if done and base.random() < 0.15:
+        done = start + timedelta(days=round(span * base.uniform(0.6, 0.9)))  # a few finish early
     today = period.end
-    elapsed = min(1.0, max(0.0, (today - start).days / max((target - start).days, 1)))
-    roll = r.random()
+    elapsed = min(1.0, max(0.0, (today - start).days / span))
     if start > today:
         status, pct = "Not started", 0.0
-    elif (elapsed >= 1.0 and roll < 0.7) or roll < 0.10:
+    elif done and done <= today:
         status, pct = "Completed", 1.0
-    elif roll < 0.16:
-        status, pct = "Major disruption", round(max(0.0, elapsed - r.uniform(0.2, 0.4)), 2)
-    elif roll < 0.30:
-        status, pct = "Minor disruption", round(max(0.0, elapsed - r.uniform(0.05, 0.2)), 2)
-    elif roll < 0.33:
-        status, pct = "Deferred", round(elapsed * 0.5, 2)
+    elif fate < 0.06 and today >= trouble_from:
+        status, pct = "Deferred", round(min(elapsed, (trouble_from - start).days / span) * 0.8, 2)
+    elif fate < 0.32 and trouble_from <= today <= trouble_to:
+        status = "Major disruption" if fate < 0.16 else "Minor disruption"
+        pct = round(max(0.0, elapsed - (0.3 if fate < 0.16 else 0.12)), 2)
     else:
-        status, pct = "On track", round(min(0.95, max(0.05, elapsed + r.uniform(-0.08, 0.08))), 2)
-    words = c.text.removeprefix("We will ").removeprefix("Our ").rstrip(".").split()
-    short = " ".join(words[:12]).rstrip(",;:")
+        status, pct = "On track", round(min(0.95, max(0.05, elapsed + drift)), 2)
     row: dict[str, Any] = {
         "lead_officer": OFFICERS[base.randrange(len(OFFICERS))], "status": status, "percent_complete": pct,
-        "start_date": start, "target_date": max(target, today + timedelta(days=30)) if status != "Completed" else target,
+        "start_date": start, "target_date": target if status == "Completed" else max(target, today + timedelta(days=30)),
         "milestone": r.choice(["Delivery plan reviewed at the departmental management team.",
                                "Partner workshop held and actions agreed.", "Business case approved.",
                                "Mid-point review completed; no change to scope."]),
-        "priorities": r.choice(["Complete the next phase and evaluate the impact with service users.",
-                                "Agree funding for the next stage and confirm the delivery timetable.",
-                                "Embed the new approach across teams and report outcomes to the Outcome Board.",
-                                "Publish the refreshed strategy and begin implementation with partners."]),
     }
     if status == "Completed":
-        row["completion_date"] = min(today, target)
-        row["achievements"] = f"Delivered in full: {short}."
-    elif status in ("On track", "Minor disruption"):
-        row["achievements"] = r.choice([f"Milestones met for this commitment ({short}).",
-                                         "Engagement with partners and residents completed as planned.",
-                                         "Pilot completed successfully; roll-out agreed for the next quarter.",
-                                         "New service model launched on schedule."])
-    if status in ("Minor disruption", "Major disruption", "Deferred"):
-        row["challenges"] = r.choice([
+        row["completion_date"] = done
+        row["achievements"] = base.choice(["Completed as planned; the outcome has been reported to the departmental "
+                                           "management team.", "Delivered in full and now part of the service's "
+                                           "day-to-day work.", "Completed; an evaluation of its impact is under way."])
+    elif status == "On track":
+        row["achievements"] = r.choice(["Milestones for the period met.",
+                                        "Engagement with partners and residents completed as planned.",
+                                        "Pilot completed successfully; wider roll-out agreed.",
+                                        "New service model launched on schedule."])
+        row["priorities"] = r.choice(["Complete the next phase and evaluate the impact with service users.",
+                                      "Agree funding for the next stage and confirm the delivery timetable.",
+                                      "Embed the new approach across teams and report outcomes to the Outcome Board."])
+    elif status in ("Minor disruption", "Major disruption", "Deferred"):
+        row["challenges"] = base.choice([
             "Recruitment to two key posts has been slower than planned.",
             "Contractor capacity has delayed delivery; a revised programme is being agreed.",
             "Partner funding decisions are awaited; contingency options are being prepared.",
-            "Rising demand has diverted staff to frontline work this quarter.",
+            "Rising demand has diverted staff to frontline work.",
+            "A change in national guidance means the approach is being redesigned.",
         ])
+        row["priorities"] = ("Agree with the Outcome Board whether and when to restart." if status == "Deferred" else
+                             r.choice(["Recover the programme: a revised timetable goes to the next Outcome Board.",
+                                       "Fill the vacant posts and bring the milestones back on track.",
+                                       "Agree the revised scope with partners and confirm funding."]))
+        if status == "Minor disruption":
+            row["achievements"] = "Some milestones met; the rest have been re-planned."
     return row
 
 

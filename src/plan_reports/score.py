@@ -44,7 +44,7 @@ def fmt_value(v: float, unit: str, decimals: int = 1) -> str:
         return f"£{s}"
     if unit == "gbp_millions":
         return f"£{s}m"
-    if unit in ("count", "score", "ratio"):
+    if unit in ("count", "score", "ratio", "rank"):
         return s
     return f"{s} {UNIT_LABELS[unit]}"
 
@@ -294,10 +294,12 @@ def target_note(rating: Rating, agreed: Mapping[str, Any] | None, reported: floa
     if not (rating.status == NO_TARGET or (rating.status in RAG and "vs target" in rating.reason)):
         return rating  # the target played no part (no data, data only, a range, a queried value)
     if agreed:
-        who = ", ".join(x for x in (agreed.get("agreed_by"), str(agreed.get("agreed_at") or "")[:10]) if x)
+        at = date.fromisoformat(str(agreed["agreed_at"])[:10]) if agreed.get("agreed_at") else None
+        when = f"{at.day} {at:%B %Y}" if at else ""  # "1 March 2025": %-d is not portable to Windows
+        who = ", ".join(x for x in (agreed.get("agreed_by"), when) if x)
         differs = reported is not None and not math.isclose(reported, agreed["value"], rel_tol=1e-9, abs_tol=1e-9)
         note = f"agreed target for {agreed['period']}{f' ({who})' if who else ''}" + \
-            (f"; the return gave {show(reported)}" if differs else "")
+            (f"; the department's return proposed {show(reported)}, not used" if differs else "")
     else:
         note = "target as given in the return" if reported is not None else "no target agreed or given in the return"
     inputs = {**rating.inputs, "target_source": "agreed" if agreed else "return" if reported is not None else None,

@@ -297,7 +297,8 @@ def _indicators_sheet(ws: Worksheet, styles: Styles, cfg: Config, plan: Plan, it
         last_year, previous = _history(prefill, ind, Period.parse(data_period), period)
         rule = cfg.scoring.rag.rule_for(ind.id)
         ctx: dict[str, Any] = {
-            "id": ind.id, "name": ind.name, "sub_outcome": sub_title, "aim": plan.aim_text(ind.aim),
+            "id": ind.id, "name": f"{ind.name} (enter: {ind.holds})" if ind.holds else ind.name,
+            "sub_outcome": sub_title, "aim": plan.aim_text(ind.aim),
             "unit": UNIT_LABELS[ind.unit], "polarity": POLARITY_LABELS[ind.polarity],
             "frequency": FREQUENCY_LABELS[ind.frequency], "statutory": "Yes" if ind.statutory else "No",
             "baseline": base.value if base else None, "baseline_period": base.period if base else None,
