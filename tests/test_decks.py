@@ -7,6 +7,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from lxml import etree
 from pptx import Presentation
 from pptx.enum.chart import XL_CHART_TYPE
@@ -127,7 +129,8 @@ def test_rag_in_tables_matches_the_scores(demo, config: Config) -> None:
             for row in list(shape.table.rows)[1:]:
                 name = row.cells[0].text.removesuffix(" *")
                 x = by_name.get(name) or next(v for k, v in by_name.items() if k.startswith(name.rstrip("…")))
-                assert row.cells[3].text == x.rating.status
+                assert row.cells[4].text == x.rating.status
+                assert row.cells[1].text == (x.data_period or "–")  # the period the figure covers, beside it
                 checked += 1
     on_boards = sum(len(s.indicators) for o in plan.outcomes for s in o.sub_outcomes)  # the enabling section is no board's
     assert checked >= on_boards
@@ -145,15 +148,25 @@ def test_charts_are_native_with_the_right_values(demo, config: Config) -> None:
             charts += 1
             x = by_title[s.shapes.title.text]
             series = shape.chart.plots[0].series
-            want = [v for _, v in x.history[-8:]]
+            points = x.history[-8:]
+            first = next(k for k, (_, v) in enumerate(points) if v is not None)
+            points = points[first:]  # the chart starts at the first figure, not with empty quarters
+            want = [v for _, v in points]
             assert [None if v is None else pytest.approx(v) for v in want] == list(series[0].values)
-            assert list(shape.chart.plots[0].categories) == [p for p, _ in x.history[-8:]]
-            if x.target is not None:
-                # this year's target only: across the periods of the latest figure's financial year, blank before
-                fy = x.history[-8:][-1][0][:7]
-                want_target = [x.target if p.startswith(fy) else None for p, _ in x.history[-8:]]
-                assert series[1].name == "Target" and list(series[1].values) == want_target
-                assert shape.chart.value_axis.axis_title.text_frame.text == UNIT_LABELS[x.unit]
+            assert list(shape.chart.plots[0].categories) == [p for p, _ in points]
+            assert shape.chart.value_axis.axis_title.text_frame.text == UNIT_LABELS[x.unit]
+            axis = shape.chart.value_axis
+            shown = [v for v in want if v is not None]
+            assert axis.minimum_scale <= min(shown) and max(shown) <= axis.maximum_scale
+            want_target = [x.target if p.startswith("2025/26") else None for p, _ in points]
+            if x.target is not None and any(want_target):
+                # this year's target only, across this year's periods: never drawn on an earlier year's figures
+                assert series[1].name == "Target 2025/26" and list(series[1].values) == want_target
+            else:
+                assert len(series) == 1, x.indicator_id
+                if x.target is not None:
+                    caption = " ".join(sh.text_frame.text for sh in s.shapes if sh.has_text_frame)
+                    assert f"latest figure covers {x.data_period}" in caption
             assert shape._element.nvGraphicFramePr.cNvPr.get("descr", "").startswith("Line chart of")
     assert charts >= 15
 
@@ -353,3 +366,26 @@ def test_commitment_exceptions_are_beside_the_chart(demo, scores) -> None:
             assert c.challenges in text_by_so[c.sub_outcome_id]
     calm = [so for so, t in text_by_so.items() if not any(c.sub_outcome_id == so for c in majors)]
     assert any("None this period" in text_by_so[so] for so in calm)
+
+
+@given(st.lists(st.one_of(st.none(), st.floats(0, 1e7, allow_nan=False)), min_size=1, max_size=12),
+       st.sampled_from(["percent", "count", "rate_per_100000", "years"]))
+def test_a_value_axis_holds_the_data_without_magnifying_noise(values: list[float | None], unit: str) -> None:
+    from plan_reports.charts import value_axis_range
+
+    if unit == "percent":
+        values = [None if v is None else v % 100 for v in values]
+    scale = value_axis_range(values, unit)
+    real = [v for v in values if v is not None]
+    if not real:
+        assert scale is None
+        return
+    assert scale is not None
+    lo, hi, step = scale
+    assert lo <= min(real) and max(real) <= hi and lo >= 0  # every point on the chart, no negative axis for counts
+    assert (hi - lo) / step == pytest.approx(round((hi - lo) / step)) and 2 <= round((hi - lo) / step) <= 12
+    level = max(real)
+    if unit == "percent":
+        assert hi <= 100 and hi - lo >= min(10.0, level) - 1e-9  # 10 points, or the level of a small rate
+    else:
+        assert hi - lo >= 0.2 * level - 1e-6  # a 1% wobble never fills the chart

@@ -37,7 +37,7 @@ def _rgb(hex_: str) -> Any:
 
 
 def line_chart(placeholder: Any, categories: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]],
-               number_format: str, alt: str, unit: str = "") -> Any:
+               number_format: str, alt: str, unit: str = "", unit_key: str = "") -> Any:
     """A line chart with markers in a chart placeholder: one line per series, legend below, 12 pt text, and the
     unit as the value axis title, since a bare 80-100 axis does not say whether it is a percentage or a rate."""
     from pptx.chart.data import CategoryChartData
@@ -53,7 +53,21 @@ def line_chart(placeholder: Any, categories: Sequence[str], series: Sequence[tup
     chart.legend.position = XL_LEGEND_POSITION.BOTTOM
     chart.legend.include_in_layout = False
     chart.font.size = _pt(12)
-    chart.value_axis.has_major_gridlines = True
+    from pptx.enum.dml import MSO_LINE
+
+    for i, s in enumerate(chart.plots[0].series):  # the figures solid dark blue; the target dashed red, and named
+        s.format.line.color.rgb = _rgb("1F4E79" if i == 0 else "C00000")
+        s.format.line.width = _pt(2.25 if i == 0 else 1.75)
+        if i:
+            s.format.line.dash_style = MSO_LINE.DASH
+        s.marker.format.fill.solid()
+        s.marker.format.fill.fore_color.rgb = _rgb("1F4E79" if i == 0 else "C00000")
+    axis = chart.value_axis
+    axis.has_major_gridlines = True
+    axis.tick_labels.number_format, axis.tick_labels.number_format_is_linked = number_format, False  # 8,050,000
+    scale = value_axis_range([v for _, vs in series for v in vs], unit_key)
+    if scale:
+        axis.minimum_scale, axis.maximum_scale, axis.major_unit = scale
     if unit:
         chart.value_axis.has_title = True
         chart.value_axis.axis_title.text_frame.text = unit
@@ -62,11 +76,37 @@ def line_chart(placeholder: Any, categories: Sequence[str], series: Sequence[tup
     return gf
 
 
-def target_line(periods: Sequence[str], target: float) -> list[float | None]:
-    """The target against the periods of the latest figure's financial year only ("2025/26-Q1" and "2025/26-Q2",
-    or "2022/23" alone): a flat line back to 2023/24 would claim a target that was never set for those years."""
-    year = periods[-1].split("-")[0]
-    return [target if p.split("-")[0] == year else None for p in periods]
+def target_line(periods: Sequence[str], target: float, year: str) -> list[float | None] | None:
+    """The target against the periods of its own financial year only ("2025/26-Q1" and "2025/26-Q2"), or None when
+    the figures shown end before that year (a lagged annual measure): a 2025/26 target drawn on 2022/23 data would
+    rate a year against a target never set for it."""
+    line = [target if p.split("-")[0] == year else None for p in periods]
+    return line if any(v is not None for v in line) else None
+
+
+def value_axis_range(values: Sequence[float | None], unit: str) -> tuple[float, float, float] | None:
+    """(minimum, maximum, major unit) for a value axis that does not magnify noise: the axis spans at least a fifth
+    of the level shown (a percentage: 10 points, or its level if smaller, so a 2% rate still shows a 0.1 change),
+    centred on the data, kept at or above 0 (and at most 100 for a percentage) when the data are, with round ticks.
+    None when there is nothing to draw."""
+    import math
+
+    vs = [v for v in values if v is not None]
+    if not vs:
+        return None
+    lo, hi = min(vs), max(vs)
+    level = max(abs(lo), abs(hi))
+    need = max(min(10.0, level) if unit == "percent" else 0.2 * level, hi - lo) or 1.0  # all zero: a 0-1 axis
+    mid = (lo + hi) / 2
+    lo, hi = mid - need / 2 * 1.1, mid + need / 2 * 1.1
+    if min(vs) >= 0 and lo < 0:  # slide up to start at 0
+        lo, hi = 0.0, hi - lo
+    if unit == "percent" and max(vs) <= 100 and hi > 100:  # slide down to end at 100, not below 0
+        lo, hi = max(lo - (hi - 100), 0.0 if min(vs) >= 0 else lo - (hi - 100)), 100.0
+    raw = (hi - lo) / 5
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    return math.floor(lo / step) * step, math.ceil(hi / step) * step, step
 
 
 def status_series(counts: Sequence[Counter[str]]) -> list[tuple[str, list[int | None]]]:

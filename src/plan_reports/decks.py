@@ -121,10 +121,10 @@ def headline(level: Any, comms: Sequence[CommitmentScore]) -> str:
     i, c = level.indicators, level.commitments
     major = sum(1 for x in comms if x.assessment.status == "Major disruption")
     rated = i.rated
-    parts = [f"{level.overall.judgement}: {i.counts['Green']} of {rated} rated indicators on target" if rated else
+    parts = [f"{level.overall.judgement}: {i.counts['Green']} of {rated} indicators on target" if rated else
              f"{level.overall.judgement}: no rated indicators this period"]
     parts.append(f"{i.improving} improving, {i.worsening} worsening")
-    parts.append(f"{c.counts['Green']} of {c.rated} commitments on track or complete" if c.rated else "no commitment updates")
+    parts.append(f"{c.counts['Green']} of {c.rated} commitments on track or done" if c.rated else "no commitment updates")
     if major:
         parts.append(f"{major} in major disruption")
     return "; ".join(parts) + "."
@@ -160,14 +160,18 @@ def rag_counts(r: Rollup, missing: str) -> str:
 def _indicator_tables(deck: Deck, data: DeckData, so: Any, items: list[IndicatorScore], decimals: dict[str, int]) -> None:
     lv = data.scores.level("sub_outcome", so.id)
     comms = [c for c in data.scores.commitments if c.sub_outcome_id == so.id]
-    rows = [[f"{x.name}{' *' if x.statutory else ''}", _value_text(x, decimals), _target_text(x, decimals), x.rating.status,
-             ARROWS.get(x.short_term, x.short_term), _quartile_text(x), x.rating.reason.split(": ", 1)[-1]] for x in items]
+    rows = [[f"{x.name}{' *' if x.statutory else ''}", x.data_period or "–", _value_text(x, decimals),
+             _target_text(x, decimals), x.rating.status,
+             f"{ARROWS.get(x.short_term, x.short_term)}; year: {ARROWS.get(x.long_term, x.long_term)}",
+             _quartile_text(x), x.rating.reason.split(": ", 1)[-1]] for x in items]
     for page, part in enumerate(chunks(rows, TABLE_ROWS)):
         title = f"{so.id} {so.title}" + (" (continued)" if page else "")
         s = deck.slide("Table", title)
         deck.text(s, "Headline", [headline(lv, comms)], CAPTION_PT)
-        add_table(deck, s, ["Indicator (* statutory)", "Value", "Target", "RAG", "Trend", "Quartile", "Why"], part,
-                  [4.2, 1.3, 1.3, 1.15, 1.6, 1.4, 3.6], rag_cols=[3], alt=f"Indicators for {so.title}, {data.quarter.label}")
+        add_table(deck, s, ["Indicator (* statutory)", "Period covered", "Value", "Target", "RAG",
+                            "Trend: on the previous; on a year earlier", "Quartile",
+                            "Why"], part, [3.3, 1.25, 1.05, 1.05, 1.0, 2.0, 1.15, 3.4], rag_cols=[4],
+                  alt=f"Indicators for {so.title}, {data.quarter.label}")
 
 
 def key_indicator(items: list[IndicatorScore]) -> IndicatorScore | None:
@@ -180,20 +184,27 @@ def key_indicator(items: list[IndicatorScore]) -> IndicatorScore | None:
 def _chart(deck: Deck, data: DeckData, so: Any, x: IndicatorScore, decimals: dict[str, int]) -> None:
     s = deck.slide("Chart", f"{so.id}: {x.name}")
     points = x.history[-8:]
-    series = [(shorten(x.name, 40), [v for _, v in points])]
-    if x.target is not None:
-        series.append(("Target", target_line([p for p, _ in points], x.target)))
+    while points and points[0][1] is None:  # start at the first figure: no empty quarters before the series begins
+        points = points[1:]
+    series: list[tuple[str, Sequence[float | None]]] = [(data.council, [v for _, v in points])]
+    year = data.quarter.year_label
+    line = target_line([p for p, _ in points], x.target, year) if x.target is not None else None
+    if line:
+        series.append((f"Target {year}", line))
     unit = UNIT_LABELS[x.unit]
     latest = _value_text(x, decimals)
     alt = (f"Line chart of {x.name} ({unit}) from {points[0][0]} to {points[-1][0]}"
            + (f" against a target of {_target_text(x, decimals)}" if x.target is not None else "")
            + f". Latest value {latest}, rated {x.rating.status}, {x.short_term.lower()} on the previous period.")
     line_chart(deck.ph(s, "Chart Area"), [p for p, _ in points], series,
-               "#,##0" if decimals[x.indicator_id] == 0 else "#,##0.0", alt, unit=unit)
+               "#,##0" if decimals[x.indicator_id] == 0 else "#,##0.0", alt, unit=unit, unit_key=x.unit)
     caption = [f"{x.rating.status}", x.rating.reason.split(": ", 1)[-1],
                f"Trend: {ARROWS.get(x.short_term, x.short_term)} on the previous period; "
                f"{ARROWS.get(x.long_term, x.long_term)} on a year earlier.",
                f"Comparators: {x.position.reason}" if x.position else "No comparator position available."]
+    if x.target is not None and not line:
+        caption.insert(2, f"The {year} target ({_target_text(x, decimals)}) is not drawn: the latest figure covers "
+                          f"{x.data_period}.")
     if x.commentary:
         caption.append(f"Service commentary: {x.commentary}")
     deck.text(s, "Caption", caption, CAPTION_PT, bold_first=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from plan_reports.atomic import atomic_path
-from plan_reports.charts import target_line
+from plan_reports.charts import target_line, value_axis_range
 from plan_reports.models import UNIT_LABELS, Committee, Plan
 from plan_reports.periods import Period
 from plan_reports.rollup import rule_text
@@ -124,6 +124,13 @@ class _Doc:
         t = self.doc.add_table(rows=1, cols=len(header))
         t.style = "Table Grid"
         t.autofit = False
+        margins = OxmlElement("w:tblCellMar")  # narrow side margins: "7,858,708" stays on one line in its column
+        for side in ("left", "right"):
+            m = OxmlElement(f"w:{side}")
+            m.set(qn("w:w"), "57")
+            m.set(qn("w:type"), "dxa")
+            margins.append(m)
+        t._tbl.tblPr.append(margins)
         hdr = t.rows[0]
         tr_pr = hdr._tr.get_or_add_trPr()
         repeat = OxmlElement("w:tblHeader")  # the header row repeats on every page and is read as a header
@@ -133,6 +140,7 @@ class _Doc:
             cell = hdr.cells[i]
             cell.text = h
             cell.paragraphs[0].runs[0].bold = True
+            cell.paragraphs[0].runs[0].font.size = Pt(9)
         fills = {"Green": "C6EFCE", "Amber": "FFEB9C", "Red": "FFC7CE", "No data": "E7E6E6"}
         for row in rows:
             cells = t.add_row().cells
@@ -317,7 +325,7 @@ def _year_value(points: list[tuple[str, float | None]], year: Period) -> float |
     return annual if annual is not None else latest
 
 
-def _chart(x: IndicatorScore, decimals: int, folder: Path) -> tuple[Path, str] | None:
+def _chart(x: IndicatorScore, decimals: int, folder: Path, year: str) -> tuple[Path, str] | None:
     points = [(p, v) for p, v in x.history if v is not None]
     if len(points) < 2:
         return None
@@ -325,17 +333,22 @@ def _chart(x: IndicatorScore, decimals: int, folder: Path) -> tuple[Path, str] |
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
-    from matplotlib.ticker import StrMethodFormatter
+    from matplotlib.ticker import FuncFormatter, MultipleLocator
 
     labels = [p for p, _ in points]
     fig, ax = plt.subplots(figsize=(7, 3.0), dpi=110)
     ax.plot(labels, [v for _, v in points], marker="o", color="#1F4E79", label="Value")
-    if x.target is not None:
-        ax.plot(labels, target_line(labels, x.target), color="#C00000", linestyle="--", marker="_", markersize=14,
-                label="Target")
+    line = target_line(labels, x.target, year) if x.target is not None else None
+    if line:
+        ax.plot(labels, line, color="#C00000", linestyle="--", marker="_", markersize=14, label=f"Target {year}")
     ax.set_title("\n".join(textwrap.wrap(x.name, 85)[:2]), fontsize=10)  # wrapped, not cut mid-word
     ax.set_ylabel(UNIT_LABELS[x.unit], fontsize=8)
-    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}" if decimals == 0 else "{x:,.1f}"))
+    scale = value_axis_range([v for _, v in points] + (line or []), x.unit)
+    if scale:  # an axis that does not magnify noise, with round ticks
+        ax.set_ylim(scale[0], scale[1])
+        ax.yaxis.set_major_locator(MultipleLocator(scale[2]))
+        shown = max(decimals, 0 if scale[2] >= 1 else len(f"{scale[2]:g}".split(".")[1]))  # no tick shown twice
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.{shown}f}"))
     ax.tick_params(axis="x", labelrotation=30, labelsize=8)
     ax.tick_params(axis="y", labelsize=8)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)  # beside, never over the line
@@ -404,7 +417,7 @@ def write_annual_report(cfg: Config, year: Period, store: Path, out: Path, pdf: 
                     for c in cha[:5]:
                         doc.doc.add_paragraph(c, style="List Bullet")
                 key = key_indicator([x for x in scores.indicators if x.sub_outcome_id == so.id])
-                chart = _chart(key, decimals[key.indicator_id], Path(tmp)) if key else None
+                chart = _chart(key, decimals[key.indicator_id], Path(tmp), year.year_label) if key else None
                 if chart:
                     doc.picture(*chart)
         doc.heading("Appendix: performance compendium", 1)
