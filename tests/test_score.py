@@ -280,3 +280,25 @@ def test_period_scores_over_the_store(config: Config, tmp_path: Path) -> None:
     data = json.loads(proc.stdout)
     first = data["indicators"][0]
     assert proc.returncode == 0 and first["rating"]["reason"] and "value" in first["rating"]["inputs"]
+
+
+def test_the_councils_rule_gives_the_rating_nearest_the_average(config: Config) -> None:
+    ru = config.scoring.rollup
+    assert rollup(["Amber"] * 5, [], ru).judgement == "Amber"  # an area whose indicators are all Amber is Amber
+    assert rollup(["Green", "Green", "Amber"], [], ru).judgement == "Green"
+    assert rollup(["Green", "Red"], [], ru).judgement == "Amber"
+    assert rollup(["Red", "Red", "Amber"], [], ru).judgement == "Red"
+    assert ru.combine == "lower"
+
+
+def test_every_floor_sits_on_the_worse_side_of_the_usual_level(config: Config) -> None:
+    """A floor above the level a measure usually reaches makes every target short of it Red: no Amber can exist."""
+    plan = config.plans["2022-26"]
+    inds = {i.id: i for _, _, i in plan.indicators()}
+    floors = {k: r for k, r in config.scoring.rag.indicators.items() if r.type == "floor"}
+    assert floors
+    for ind_id, rule in floors.items():
+        i = inds[ind_id]
+        assert i.typical is not None and rule.floor is not None
+        worse = rule.floor < i.typical if i.polarity == "higher_better" else rule.floor > i.typical
+        assert worse, (ind_id, rule.floor, i.typical, i.polarity)
