@@ -83,6 +83,9 @@ def trafford_config(dst: Path, *, cipfa: str = "cipfa2021.csv") -> Path:
             g.update(members=members, members_source=f"CIPFA nearest neighbours of Trafford ({cipfa}, Trafford Data Lab)",
                      members_note="")
     org_file.write_text(yaml.safe_dump(org, sort_keys=False))
+    plan = dst / "plans" / "2022-26.yaml"  # Trafford is a metropolitan borough: no county group ranks it
+    plan.write_text(plan.read_text(encoding="utf-8").replace("comparator: county_councils", "comparator: cipfa_nn"),
+                    encoding="utf-8")
     return dst
 
 

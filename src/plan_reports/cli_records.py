@@ -5,7 +5,7 @@ code, as every command does (see `cli`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from plan_reports.cli_common import (
     EXIT_OK,
@@ -131,9 +131,7 @@ def cmd_history_import(args: argparse.Namespace) -> int:
     groups = [g.id for g in cfg.organisation.comparator_groups]
     if args.group is not None and args.group not in groups:
         raise UsageError(f"unknown comparator group {args.group!r} (known: {', '.join(groups)})")
-    missing = [f for f in args.files if not Path(f).is_file()]
-    if missing:
-        raise UsageError(f"no such file: {', '.join(missing)}")
+    _require_files(args.files)
     store = store_path(args, cfg)
     results = []
     with store_lock(store, notify=say):
@@ -146,13 +144,9 @@ def cmd_history_import(args: argparse.Namespace) -> int:
                     results.append(ImportResult(Path(f).name, "", status="refused", message=str(e)))
         finally:
             con.close()
-    if args.json:
-        print_json({"store": str(store), "imports": [r.to_dict() for r in results]})
-    else:
-        from plan_reports.report import print_imports
+    from plan_reports.report import print_imports
 
-        print_imports(results)
-    return EXIT_OK if all(r.ok for r in results) else EXIT_PROBLEMS
+    return _report_imports(args, store, results, print_imports)
 
 
 def cmd_targets_export(args: argparse.Namespace) -> int:
@@ -185,9 +179,7 @@ def cmd_targets_import(args: argparse.Namespace) -> int:
     from plan_reports.targets import import_targets, print_target_imports
 
     cfg = config_of(args)
-    missing = [f for f in args.files if not Path(f).is_file()]
-    if missing:
-        raise UsageError(f"no such file: {', '.join(missing)}")
+    _require_files(args.files)
     store = store_path(args, cfg)
     with store_lock(store, notify=say):
         con = connect(store)
@@ -195,10 +187,23 @@ def cmd_targets_import(args: argparse.Namespace) -> int:
             results = import_targets(con, [Path(f) for f in args.files], cfg, agreed_by=args.agreed_by)
         finally:
             con.close()
+    return _report_imports(args, store, results, print_target_imports)
+
+
+def _require_files(files: list[str]) -> None:
+    from pathlib import Path
+
+    missing = [f for f in files if not Path(f).is_file()]
+    if missing:
+        raise UsageError(f"no such file: {', '.join(missing)}")
+
+
+def _report_imports(args: argparse.Namespace, store: Any, results: list[Any], printer: Any) -> int:
+    """Every file's outcome, as JSON or text; the exit code is the worst of them (one refused file is exit 1)."""
     if args.json:
         print_json({"store": str(store), "imports": [r.to_dict() for r in results]})
     else:
-        print_target_imports(results)
+        printer(results)
     return EXIT_OK if all(r.ok for r in results) else EXIT_PROBLEMS
 
 
