@@ -146,7 +146,7 @@ def test_scoring_rule_for_unknown_indicator(config_copy: Path) -> None:
 
 
 def test_floor_rule_needs_a_floor(config_copy: Path) -> None:
-    line = edit(config_copy, "scoring.yaml", "IO2-02: {type: floor, floor: 60}", "IO2-02: {type: floor}")
+    line = edit(config_copy, "scoring.yaml", "IO2-02: {type: floor, floor: 40}", "IO2-02: {type: floor}")
     p = only(config_copy)
     assert p.line == line and p.path == "rag.indicators.IO2-02" and "floor" in p.message
 

@@ -70,8 +70,8 @@ def test_resubmission_supersedes_and_history_is_kept(config: Config, inbox: Path
     et = inbox / "Tracker_ET_2025-26-Q2.xlsx"
     wb = openpyxl.load_workbook(et)
     ws = wb[SHEET_INDICATORS]
-    cell = f"{col_letter(indicator_columns(P), 'value')}{FIRST_ROW + 1}"  # CG1-02, a count
-    ws[cell] = 4321
+    row = next(r for r in range(FIRST_ROW, ws.max_row + 1) if ws.cell(r, 1).value == "CG2-03")  # trees, a count
+    ws[f"{col_letter(indicator_columns(P), 'value')}{row}"] = 4321
     corrected = inbox / "corrected" / "Tracker_ET_2025-26-Q2.xlsx"
     corrected.parent.mkdir()
     wb.save(corrected)
@@ -83,9 +83,9 @@ def test_resubmission_supersedes_and_history_is_kept(config: Config, inbox: Path
     assert len(rows) == 2 and all(r["accepted"] for r in rows)
     current = con.execute("SELECT id FROM current_submissions WHERE department = 'ET'").fetchone()["id"]
     assert current == rows[1]["id"]
-    vals = {r[0]: r[1] for r in con.execute("SELECT submission_id, value FROM indicator_values WHERE indicator_id = 'CG1-02'")}
+    vals = {r[0]: r[1] for r in con.execute("SELECT submission_id, value FROM indicator_values WHERE indicator_id = 'CG2-03'")}
     assert vals[rows[1]["id"]] == 4321 and vals[rows[0]["id"]] != 4321  # the earlier figure is kept
-    assert next(x for x in res.scores.indicators if x.indicator_id == "CG1-02").value == 4321
+    assert next(x for x in res.scores.indicators if x.indicator_id == "CG2-03").value == 4321
 
 
 def test_running_twice_is_idempotent(config: Config, inbox: Path, tmp_path: Path) -> None:

@@ -68,6 +68,26 @@ def test_one_deck_per_board_and_a_summary(demo, config: Config) -> None:
     assert len(summary) == 2 + len(config.plans["2022-26"].outcomes)  # title, how to read it, one per outcome
 
 
+def test_deferred_commitments_are_named_not_hidden(demo, config: Config) -> None:
+    """'27 of 27 commitments on track' over two deferred ones misled a board member: the headline names them."""
+    con = connect(demo.store)
+    q = Period.parse("2025/26-Q2")
+    plan = config.plans["2022-26"]
+    scores = score_period(config, plan, q, load_inputs(con, config, plan, q))
+    con.close()
+    summary = slides(next(p for p in demo.decks if "CMT" in p.name))
+    checked = 0
+    for o, s in zip(plan.outcomes, summary[2:], strict=True):
+        n = sum(1 for c in scores.commitments if c.outcome_id == o.id and c.assessment.status == "Deferred")
+        text = " ".join(sh.text_frame.text for sh in s.shapes if sh.has_text_frame)
+        if n:
+            assert f"{n} deferred" in text, (o.id, text)
+            checked += 1
+        else:
+            assert "deferred" not in text, o.id
+    assert checked  # the demo has deferred commitments to show
+
+
 def test_every_deck_says_how_its_judgements_are_made(demo, config: Config) -> None:
     """A board member asked why a sub-outcome was Green with most indicators Amber: the rule is on slide 2."""
     tolerance = config.scoring.rag.default.tolerance_pct
@@ -263,9 +283,10 @@ GLANCE_HEADER = ["Sub-outcome", "Judgement", "Indicators", "Commitments", "Indic
 
 
 def _rag_cell(text: str, missing: str) -> dict[str, int]:
-    m = re.fullmatch(rf"Green (\d+), Amber (\d+), Red (\d+)(?:; {missing} (\d+))?", text)
+    m = re.fullmatch(rf"Green (\d+), Amber (\d+), Red (\d+)(?:; {missing} (\d+))?(?:; deferred (\d+))?", text)
     assert m, f"not a RAG count in words: {text!r}"
-    return {"Green": int(m[1]), "Amber": int(m[2]), "Red": int(m[3]), missing: int(m[4] or 0)}
+    got = {"Green": int(m[1]), "Amber": int(m[2]), "Red": int(m[3]), missing: int(m[4] or 0)}
+    return got | ({"deferred": int(m[5] or 0)} if missing == "no update" else {})
 
 
 def test_at_a_glance_counts_indicators_and_commitments_apart(demo, config: Config, scores) -> None:
@@ -276,7 +297,9 @@ def test_at_a_glance_counts_indicators_and_commitments_apart(demo, config: Confi
         com = Counter(c.assessment.rag for c in scores.commitments if c.sub_outcome_id == so_id)
         return ({"Green": ind["Green"], "Amber": ind["Amber"], "Red": ind["Red"],
                  "no data": ind["No data"] + ind["No target"]},
-                {"Green": com["Green"], "Amber": com["Amber"], "Red": com["Red"], "no update": com["No data"]})
+                {"Green": com["Green"], "Amber": com["Amber"], "Red": com["Red"], "no update": com["No data"],
+                 "deferred": sum(1 for c in scores.commitments if c.sub_outcome_id == so_id
+                                 and c.assessment.status == "Deferred")})
 
     seen: dict[str, list[str]] = {}
     for deck, s, shape in shapes_in(demo.decks):
@@ -371,7 +394,7 @@ def test_commitment_exceptions_are_beside_the_chart(demo, scores) -> None:
 @given(st.lists(st.one_of(st.none(), st.floats(0, 1e7, allow_nan=False)), min_size=1, max_size=12),
        st.sampled_from(["percent", "count", "rate_per_100000", "years"]))
 def test_a_value_axis_holds_the_data_without_magnifying_noise(values: list[float | None], unit: str) -> None:
-    from plan_reports.charts import value_axis_range
+    from plan_reports.charts import tick_decimals, value_axis_range
 
     if unit == "percent":
         values = [None if v is None else v % 100 for v in values]
@@ -383,7 +406,12 @@ def test_a_value_axis_holds_the_data_without_magnifying_noise(values: list[float
     assert scale is not None
     lo, hi, step = scale
     assert lo <= min(real) and max(real) <= hi and lo >= 0  # every point on the chart, no negative axis for counts
-    assert (hi - lo) / step == pytest.approx(round((hi - lo) / step)) and 2 <= round((hi - lo) / step) <= 12
+    n = round((hi - lo) / step)
+    assert (hi - lo) / step == pytest.approx(n) and 2 <= n <= 12
+    places = tick_decimals(step)
+    labels = [f"{lo + k * step:,.{places}f}" for k in range(n + 1)]
+    assert len(set(labels)) == len(labels)  # no two ticks read the same ("98, 98" for 97.5 and 98.0)
+    assert all(float(t.replace(",", "")) == pytest.approx(lo + k * step) for k, t in enumerate(labels))
     level = max(real)
     if unit == "percent":
         assert hi <= 100 and hi - lo >= min(10.0, level) - 1e-9  # 10 points, or the level of a small rate

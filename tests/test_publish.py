@@ -13,6 +13,7 @@ import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -30,7 +31,7 @@ from plan_reports.workbook import read_indicator_sheet
 
 P = Period.parse("2025/26-Q2")
 TODAY = date(2025, 11, 10)
-IND = "CG1-02"  # ET's second indicator row, a count
+IND = "CG2-03"  # an ET count: trees planted
 CORRECTED = 4321.0
 
 
@@ -44,11 +45,17 @@ def cli_json(*args: str) -> dict:
     return json.loads(proc.stdout)
 
 
+def value_cell(ws: Any) -> str:
+    """Where IND's value sits on the ET tracker, found by its ID (rows follow the plan, which may change)."""
+    row = next(r for r in range(FIRST_ROW, ws.max_row + 1) if ws.cell(r, 1).value == IND)
+    return f"{col_letter(indicator_columns(P), 'value')}{row}"
+
+
 def correct(inbox: Path, value: float = CORRECTED) -> Path:
     """A corrected ET return for the same period, sent later."""
     et = inbox / "Tracker_ET_2025-26-Q2.xlsx"
     wb = openpyxl.load_workbook(et)
-    wb[SHEET_INDICATORS][f"{col_letter(indicator_columns(P), 'value')}{FIRST_ROW + 1}"] = value
+    wb[SHEET_INDICATORS][value_cell(wb[SHEET_INDICATORS])] = value
     target = inbox / "corrected" / et.name
     target.parent.mkdir(exist_ok=True)
     wb.save(target)
@@ -104,19 +111,20 @@ def test_published_period_keeps_its_figures_and_lists_restatements(config: Confi
     assert [(r["kind"], r["id"], r["period"]) for r in rest] == [("indicator", IND, str(P))]
     r = rest[0]
     assert r["published_value"] == original and r["current_value"] == CORRECTED and "value" in r["changed"]
-    assert r["file_name"] == "Tracker_ET_2025-26-Q2.xlsx" and r["cell"] == f"G{FIRST_ROW + 1}"
+    et = openpyxl.load_workbook(inbox / "Tracker_ET_2025-26-Q2.xlsx")[SHEET_INDICATORS]
+    assert r["file_name"] == "Tracker_ET_2025-26-Q2.xlsx" and r["cell"] == value_cell(et)
     newest = stored_value(store, IND)[0]
     assert r["sha256"] == newest["sha256"] and r["recorded_at"]
 
     # locked: publishing the change needs an unlock; unlocking and publishing make version 2, version 1 stays
     refused = cli("publish", "--period", str(P), *s)
     assert refused.returncode == 1 and "unlock" in refused.stdout
-    assert cli("unlock", "--period", str(P), "--reason", "ET corrected CG1-02", *s).returncode == 0
+    assert cli("unlock", "--period", str(P), "--reason", "ET corrected CG2-03", *s).returncode == 0
     v2 = cli_json("publish", "--period", str(P), *s)
     assert v2["status"] == "published" and v2["version"] == 2
     con = sqlite3.connect(store)
     assert [v for (v,) in con.execute("SELECT version FROM publications ORDER BY version")] == [1, 2]
-    assert cli_json("score", "--period", str(P), *s)["indicators"][1]["value"] == CORRECTED
+    assert next(x for x in cli_json("score", "--period", str(P), *s)["indicators"] if x["indicator_id"] == IND)["value"] == CORRECTED
     assert cli_json("restatements", *s)["restatements"] == []
 
     digest = content_digest(connect(store))  # unchanged: publishing again says so and changes nothing
@@ -206,7 +214,7 @@ def test_scrutiny_report_lists_changes_to_earlier_periods(config: Config, inbox:
     assert cli("publish", "--period", str(P), "--store", str(store)).returncode == 0
     correct(inbox)
     consolidate(config, P, inbox, store, None, today=TODAY)
-    committee = next(c for c in config.committees.committees if c.covers("CG", "CG1", IND))
+    committee = next(c for c in config.committees.committees if c.covers("CG", "CG2", IND))
     rep = write_scrutiny(config, P.next(), store, tmp_path / "scr", committee.id, pdf=False)[0]
     doc = Document(str(rep.docx))
     assert "Changes since the last report" in [p.text for p in doc.paragraphs]

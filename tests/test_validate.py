@@ -86,27 +86,27 @@ def set_com(ident: str, **values: Any) -> Any:
     return fn
 
 
-# ET indicators: CG1-01 percent (baseline 45), CG1-02 count, CG3-01 percent rate (numerator/denominator)
+# ET indicators: CG1-01 percent (baseline 45), SW1-03 count (KSI), CG3-01 percent rate (numerator/denominator)
 @pytest.mark.parametrize(
     ("edit", "code", "severity", "key", "ident"),
     [
-        (set_ind("CG1-02", "value", "about 40"), "C001", "error", "value", "CG1-02"),
-        (set_ind("CG1-02", "value", "9" * 400), "C001", "error", "value", "CG1-02"),  # not infinity (red team)
-        (set_ind("CG1-02", "value", "120"), "C002", "warning", "value", "CG1-02"),
-        (set_ind("CG1-02", "value", "1,234"), "C003", "warning", "value", "CG1-02"),
-        (set_ind("CG1-02", "value", "n/a"), "C004", "error", "value", "CG1-02"),
-        (set_ind("CG1-02", "value", "-"), "C004", "error", "value", "CG1-02"),
-        (set_ind("CG1-02", "value", "tbc"), "C004", "error", "value", "CG1-02"),
-        (set_ind("CG1-02", "value", "31/03/2026"), "C001", "error", "value", "CG1-02"),  # a date, not a number
-        (set_ind("CG1-02", "value", -5), "C006", "error", "value", "CG1-02"),
+        (set_ind("SW1-03", "value", "about 40"), "C001", "error", "value", "SW1-03"),
+        (set_ind("SW1-03", "value", "9" * 400), "C001", "error", "value", "SW1-03"),  # not infinity (red team)
+        (set_ind("SW1-03", "value", "120"), "C002", "warning", "value", "SW1-03"),
+        (set_ind("SW1-03", "value", "1,234"), "C003", "warning", "value", "SW1-03"),
+        (set_ind("SW1-03", "value", "n/a"), "C004", "error", "value", "SW1-03"),
+        (set_ind("SW1-03", "value", "-"), "C004", "error", "value", "SW1-03"),
+        (set_ind("SW1-03", "value", "tbc"), "C004", "error", "value", "SW1-03"),
+        (set_ind("SW1-03", "value", "31/03/2026"), "C001", "error", "value", "SW1-03"),  # a date, not a number
+        (set_ind("SW1-03", "value", -5), "C006", "error", "value", "SW1-03"),
         (set_ind("CG1-01", "value", 140), "C006", "error", "value", "CG1-01"),
-        (set_ind("CG1-02", "value", 12.5), "C007", "warning", "value", "CG1-02"),
+        (set_ind("SW1-03", "value", 12.5), "C007", "warning", "value", "SW1-03"),
         (set_ind("CG1-03", "value", 780), "C018", "warning", "value", "CG1-03"),  # per 100,000: plausible 0-300
         (set_ind("CG1-01", "value", 0.46), "C008", "warning", "value", "CG1-01"),
-        (set_ind("CG1-02", "value", "#DIV/0!"), "C009", "error", "value", "CG1-02"),
-        (set_ind("CG1-02", "value", "=2+2"), "C010", "error", "value", "CG1-02"),
-        (set_ind("CG1-02", "data_status", "Nearly final"), "C012", "error", "data_status", "CG1-02"),
-        (set_many(set_ind("CG1-02", "value", None), set_ind("CG1-02", "data_status", None)), "X001", "error", "value", "CG1-02"),
+        (set_ind("SW1-03", "value", "#DIV/0!"), "C009", "error", "value", "SW1-03"),
+        (set_ind("SW1-03", "value", "=2+2"), "C010", "error", "value", "SW1-03"),
+        (set_ind("SW1-03", "data_status", "Nearly final"), "C012", "error", "data_status", "SW1-03"),
+        (set_many(set_ind("SW1-03", "value", None), set_ind("SW1-03", "data_status", None)), "X001", "error", "value", "SW1-03"),
         (set_many(set_ind("CG1-01", "value", 10), set_ind("CG1-01", "target", 50), set_ind("CG1-01", "commentary", None)),
          "X002", "error", "commentary", "CG1-01"),
         (set_many(set_ind("CG1-01", "value", 95), set_ind("CG1-01", "target", None)), "X006", "warning", "value", "CG1-01"),
@@ -128,10 +128,10 @@ def test_indicator_cell_checks(config: Config, samples: dict[str, Path], tmp_pat
 
 
 def test_values_are_resolved_not_just_flagged(config: Config, samples: dict[str, Path], tmp_path: Path) -> None:
-    path = edited(samples["ET"], tmp_path, set_many(set_ind("CG1-02", "value", "1,234"), set_ind("CG1-01", "value", 0.46),
+    path = edited(samples["ET"], tmp_path, set_many(set_ind("SW1-03", "value", "1,234"), set_ind("CG1-01", "value", 0.46),
                                                     set_ind("CG1-01", "target", None)))
     got = {r.indicator_id: r.value for r in check(config, path).indicators}
-    assert got["CG1-02"] == 1234 and got["CG1-01"] == pytest.approx(46)
+    assert got["SW1-03"] == 1234 and got["CG1-01"] == pytest.approx(46)
 
 
 def test_percent_typed_as_text_and_ambiguous_fraction(config: Config, samples: dict[str, Path], tmp_path: Path) -> None:
@@ -321,7 +321,7 @@ def hostile_files(folder: Path, valid: bytes) -> dict[str, tuple[Path, str]]:
         "empty.xlsx": (b"", "F001"),
         "random.xlsx": (os.urandom(4096) .replace(b"PK", b"QK").replace(b"\xd0\xcf", b"\xd1\xcf"), "F002"),
         "truncated.xlsx": (valid[: len(valid) // 2], "F003"),
-        "renamed_csv.xlsx": (b"id,value\nCG1-01,45\nCG1-02,1200\n", "F004"),
+        "renamed_csv.xlsx": (b"id,value\nCG1-01,45\nSW1-03,1200\n", "F004"),
         "renamed_html.xlsx": (b"<html><body><table><tr><td>45</td></tr></table></body></html>", "F005"),
         "legacy.xls": (ole + b"Workbook\0" * 100, "F006"),
         "encrypted.xlsx": (ole + "EncryptionInfo".encode("utf-16-le") + b"\0" * 1000, "F007"),
@@ -420,7 +420,7 @@ def test_json_shape_and_exit_codes(samples: dict[str, Path], tmp_path: Path) -> 
 def test_annotated_copy(config: Config, samples: dict[str, Path], tmp_path: Path) -> None:
     from plan_reports.office import convert
 
-    src = edited(samples["ET"], tmp_path, set_many(set_ind("CG1-02", "value", "=HYPERLINK(\"x\")"),
+    src = edited(samples["ET"], tmp_path, set_many(set_ind("SW1-03", "value", "=HYPERLINK(\"x\")"),
                                                    set_ind("CG1-01", "commentary", "=cmd|' /C calc'!A0")))
     before = src.read_bytes()
     rep = check(config, src)

@@ -49,6 +49,7 @@ def line_chart(placeholder: Any, categories: Sequence[str], series: Sequence[tup
         cd.add_series(name, list(values))
     gf = placeholder.insert_chart(XL_CHART_TYPE.LINE_MARKERS, cd)
     chart = gf.chart
+    chart.has_title = False  # the slide title names the measure; one series would otherwise title itself
     chart.has_legend = True
     chart.legend.position = XL_LEGEND_POSITION.BOTTOM
     chart.legend.include_in_layout = False
@@ -64,10 +65,13 @@ def line_chart(placeholder: Any, categories: Sequence[str], series: Sequence[tup
         s.marker.format.fill.fore_color.rgb = _rgb("1F4E79" if i == 0 else "C00000")
     axis = chart.value_axis
     axis.has_major_gridlines = True
-    axis.tick_labels.number_format, axis.tick_labels.number_format_is_linked = number_format, False  # 8,050,000
     scale = value_axis_range([v for _, vs in series for v in vs], unit_key)
+    ticks = number_format  # 8,050,000, with as many decimals as the step needs
     if scale:
         axis.minimum_scale, axis.maximum_scale, axis.major_unit = scale
+        places = max(tick_decimals(scale[2]), len(number_format.partition(".")[2]))
+        ticks = "#,##0" + ("." + "0" * places if places else "")
+    axis.tick_labels.number_format, axis.tick_labels.number_format_is_linked = ticks, False
     if unit:
         chart.value_axis.has_title = True
         chart.value_axis.axis_title.text_frame.text = unit
@@ -84,6 +88,12 @@ def target_line(periods: Sequence[str], target: float, year: str) -> list[float 
     return line if any(v is not None for v in line) else None
 
 
+def tick_decimals(step: float) -> int:
+    """Decimals a tick label needs to show `step` exactly (0.2 -> 1, 0.05 -> 2, 5 -> 0): no two ticks read the same."""
+    text = f"{step:.10f}".rstrip("0").rstrip(".")
+    return len(text.split(".")[1]) if "." in text else 0
+
+
 def value_axis_range(values: Sequence[float | None], unit: str) -> tuple[float, float, float] | None:
     """(minimum, maximum, major unit) for a value axis that does not magnify noise: the axis spans at least a fifth
     of the level shown (a percentage: 10 points, or its level if smaller, so a 2% rate still shows a 0.1 change),
@@ -96,7 +106,8 @@ def value_axis_range(values: Sequence[float | None], unit: str) -> tuple[float, 
         return None
     lo, hi = min(vs), max(vs)
     level = max(abs(lo), abs(hi))
-    need = max(min(10.0, level) if unit == "percent" else 0.2 * level, hi - lo) or 1.0  # all zero: a 0-1 axis
+    need = max(min(10.0, level) if unit == "percent" else 0.2 * level, hi - lo)
+    need = need if need >= 1e-6 else 1.0  # all zero (or next to it): a 0-1 axis
     mid = (lo + hi) / 2
     lo, hi = mid - need / 2 * 1.1, mid + need / 2 * 1.1
     if min(vs) >= 0 and lo < 0:  # slide up to start at 0
@@ -105,7 +116,7 @@ def value_axis_range(values: Sequence[float | None], unit: str) -> tuple[float, 
         lo, hi = max(lo - (hi - 100), 0.0 if min(vs) >= 0 else lo - (hi - 100)), 100.0
     raw = (hi - lo) / 5
     mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)  # no 2.5: a whole-number axis never reads 97.5 as 98
     return math.floor(lo / step) * step, math.ceil(hi / step) * step, step
 
 

@@ -70,6 +70,7 @@ if TYPE_CHECKING:
 ARROWS = {"Improving": "↑ Improving", "Worsening": "↓ Worsening", "No change": "→ No change", "Increasing": "↑ Up",
           "Decreasing": "↓ Down", "Not comparable": "– n/a"}
 EXCEPTION_STATUSES = ("Major disruption", "Deferred")
+HEADLINE_PTS = (CAPTION_PT, 13, 12)  # a headline shrinks to fit before it is cut
 TROUBLE = ("Major disruption", "Deferred", "Minor disruption")  # worst first
 
 
@@ -107,6 +108,9 @@ def _value_text(x: IndicatorScore, decimals: dict[str, int]) -> str:
 
 
 def _target_text(x: IndicatorScore, decimals: dict[str, int]) -> str:
+    lo, hi = x.rating.inputs.get("range_low"), x.rating.inputs.get("range_high")
+    if x.target is None and lo is not None and hi is not None:  # a within-range measure: its band is its target
+        return f"{compact(lo, x.unit, decimals[x.indicator_id])} to {compact(hi, x.unit, decimals[x.indicator_id])}"
     return compact(x.target, x.unit, decimals[x.indicator_id])
 
 
@@ -118,15 +122,15 @@ def _quartile_text(x: IndicatorScore) -> str:
 
 
 def headline(level: Any, comms: Sequence[CommitmentScore]) -> str:
+    """The judgement and what it rests on, most important first, so that a long line loses only the trend (which
+    the table beside it shows)."""
     i, c = level.indicators, level.commitments
-    major = sum(1 for x in comms if x.assessment.status == "Major disruption")
-    rated = i.rated
-    parts = [f"{level.overall.judgement}: {i.counts['Green']} of {rated} indicators on target" if rated else
+    major, held = sum(1 for x in comms if x.assessment.status == "Major disruption"), deferred(comms)
+    parts = [f"{level.overall.judgement}: {i.counts['Green']} of {i.rated} indicators on target" if i.rated else
              f"{level.overall.judgement}: no rated indicators this period"]
-    parts.append(f"{i.improving} improving, {i.worsening} worsening")
     parts.append(f"{c.counts['Green']} of {c.rated} commitments on track or done" if c.rated else "no commitment updates")
-    if major:
-        parts.append(f"{major} in major disruption")
+    parts += [f"{major} in major disruption"] * bool(major) + [f"{held} deferred"] * bool(held)
+    parts.append(f"{i.improving} improving, {i.worsening} worsening")
     return "; ".join(parts) + "."
 
 
@@ -134,27 +138,33 @@ def _at_a_glance(deck: Deck, data: DeckData, outcome: Outcome) -> None:
     s = deck.slide("Table", f"At a glance: {outcome.title}")
     lv = data.scores.level("outcome", outcome.id)
     comms = [c for c in data.scores.commitments if c.outcome_id == outcome.id]
-    deck.text(s, "Headline", [headline(lv, comms)], CAPTION_PT)
+    deck.fitted(s, "Headline", [headline(lv, comms)], HEADLINE_PTS)
     rows = []
     for so in outcome.sub_outcomes:
         r = data.scores.level("sub_outcome", so.id)
         rows.append([f"{so.id} {so.title}", r.overall.judgement, rag_counts(r.indicators, "no data"),
-                     rag_counts(r.commitments, "no update"), f"↑{r.indicators.improving} ↓{r.indicators.worsening}",
+                     rag_counts(r.commitments, "no update", deferred([c for c in comms if c.sub_outcome_id == so.id])),
+                     f"↑{r.indicators.improving} ↓{r.indicators.worsening}",
                      f"{r.overall.coverage_pct:.0f}%"])
     for page, part in enumerate(chunks(rows, TABLE_ROWS)):
         slide = s if page == 0 else deck.slide("Table", f"At a glance: {outcome.title} (continued)")
         if page:
-            deck.text(slide, "Headline", [headline(lv, comms)], CAPTION_PT)
+            deck.fitted(slide, "Headline", [headline(lv, comms)], HEADLINE_PTS)
         add_table(deck, slide, ["Sub-outcome", "Judgement", "Indicators", "Commitments", "Indicator trend", "Coverage"],
                   part, [3.7, 1.4, 2.9, 2.6, 1.2, 1.1], rag_cols=[1],
                   alt=f"Sub-outcome judgements for {outcome.title}, {data.half.label}, with the indicators' and the "
                       "commitments' Green, Amber and Red counts in separate columns")
 
 
-def rag_counts(r: Rollup, missing: str) -> str:
-    """One kind of item's RAG counts in words, e.g. 'Green 0, Amber 2, Red 1; no data 1'."""
+def rag_counts(r: Rollup, missing: str, deferred: int = 0) -> str:
+    """One kind of item's RAG counts in words, e.g. 'Green 0, Amber 2, Red 1; no data 1; deferred 1'. Deferred
+    commitments are not rated, so they are named here: "12 of 12 on track" must not hide two more deferred."""
     text = f"Green {r.counts['Green']}, Amber {r.counts['Amber']}, Red {r.counts['Red']}"
-    return text + (f"; {missing} {r.no_data}" if r.no_data else "")
+    return text + (f"; {missing} {r.no_data}" if r.no_data else "") + (f"; deferred {deferred}" if deferred else "")
+
+
+def deferred(comms: Sequence[CommitmentScore]) -> int:
+    return sum(1 for c in comms if c.assessment.status == "Deferred")
 
 
 def _indicator_tables(deck: Deck, data: DeckData, so: Any, items: list[IndicatorScore], decimals: dict[str, int]) -> None:
@@ -167,10 +177,10 @@ def _indicator_tables(deck: Deck, data: DeckData, so: Any, items: list[Indicator
     for page, part in enumerate(chunks(rows, TABLE_ROWS)):
         title = f"{so.id} {so.title}" + (" (continued)" if page else "")
         s = deck.slide("Table", title)
-        deck.text(s, "Headline", [headline(lv, comms)], CAPTION_PT)
+        deck.fitted(s, "Headline", [headline(lv, comms)], HEADLINE_PTS)
         add_table(deck, s, ["Indicator (* statutory)", "Period covered", "Value", "Target", "RAG",
                             "Trend: on the previous; on a year earlier", "Quartile",
-                            "Why"], part, [3.3, 1.25, 1.05, 1.05, 1.0, 2.0, 1.15, 3.4], rag_cols=[4],
+                            "Why"], part, [3.0, 1.25, 1.35, 1.35, 1.0, 2.0, 1.15, 3.1], rag_cols=[4],
                   alt=f"Indicators for {so.title}, {data.quarter.label}")
 
 
@@ -334,7 +344,7 @@ def build_board_deck(data: DeckData, outcome: Outcome, template: Path) -> Deck:
     decimals = {i.id: i.decimals for _, _, i in data.plan.indicators()}
     s = deck.slide("Title", f"{outcome.board.name}")
     deck.text(s, "Subtitle", [f"Highlight report: {data.half.label}",
-                              f"Board meeting {data.board_date:%d %B %Y} · data to the end of {data.quarter.label}",
+                              f"Board meeting {data.board_date:%d %B %Y} · data to the end of {data.quarter.end:%B %Y}",
                               data.council, *([data.published] if data.published else [])], 20)
     _bullet_slides(deck, "How to read this deck", data.guide, "")
     _at_a_glance(deck, data, outcome)

@@ -118,7 +118,9 @@ def run_demo(cfg: Config, out: Path, *, seed: int = 1, step: Callable[[str], Non
 
 def agree_demo_targets(cfg: Config, year: Period, out: Path, store: Path) -> list[Path]:
     """Targets set as a council sets them: export the proposal workbooks, fill in each department's proposals (the
-    plan's target, else the target now, else the typical level), and import them as agreed."""
+    plan's target, else the target the department's returns this year work to, else last year's, else the typical
+    level), and import them as agreed. Agreeing what the returns work to keeps the leads' commentary ("slightly short
+    of target") true of the target the board rates against."""
     import openpyxl
 
     from plan_reports.store import connect
@@ -136,6 +138,14 @@ def agree_demo_targets(cfg: Config, year: Period, out: Path, store: Path) -> lis
     inds = {i.id: i for _, _, i in plan.indicators()}
     col = {c.key: n for n, c in enumerate(COLUMNS, 1)}
     agreed = []
+    con = connect(store)
+    try:
+        working = {r["indicator_id"]: r["target"] for r in con.execute(
+            "SELECT v.indicator_id, v.target FROM indicator_values v JOIN current_submissions s ON s.id = v.submission_id"
+            f" WHERE v.period IN ({', '.join('?' * 4)}) AND v.target IS NOT NULL ORDER BY v.period",
+            [str(q) for q in year.quarters()])}
+    finally:
+        con.close()
     for path in export_targets(cfg, year, out, store):
         wb = openpyxl.load_workbook(path)
         ws = wb[SHEET_TARGETS]
@@ -143,8 +153,8 @@ def agree_demo_targets(cfg: Config, year: Period, out: Path, store: Path) -> lis
             ind = inds.get(ws.cell(r, col["id"]).value)
             if ind is None or ws.cell(r, col["proposed"]).protection.locked:
                 continue
-            v = next((x for x in (ws.cell(r, col["plan_target"]).value, ws.cell(r, col["current"]).value, ind.typical)
-                      if isinstance(x, int | float)), None)
+            v = next((x for x in (ws.cell(r, col["plan_target"]).value, working.get(ind.id), ws.cell(r, col["current"]).value,
+                                  ind.typical) if isinstance(x, int | float)), None)
             if v is not None and ind.plausibility(v) is None:
                 ws.cell(r, col["proposed"], round(v) if ind.unit == "count" else round(v, ind.decimals))
         ws[f"B{AGREED_BY_ROW}"], ws[f"B{AGREED_AT_ROW}"] = "Corporate Management Team", datetime(year.fy, 3, 1)

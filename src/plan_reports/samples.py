@@ -140,7 +140,8 @@ def simulated_target(ind: Indicator, period: Period, seed: int, start: Period) -
     p = ind.plausible
     lo, hi = (p.low, p.high) if p is not None else (0.0, abs(base) * 2)
     headroom = (hi - base) if ind.polarity == "higher_better" else (base - lo)
-    step = r.uniform(-0.1, 1.0) * min(0.5 * max(headroom, 0.0), 0.05 * abs(base))
+    # A running total's target is never below where it already stands (plans adopted cannot be un-adopted).
+    step = r.uniform(0.2 if ind.cumulative else -0.1, 1.0) * min(0.5 * max(headroom, 0.0), 0.05 * abs(base))
     t = base + step if ind.polarity == "higher_better" else base - step
     if ind.unit in ("count", "gbp") and abs(t) >= 1000:  # a target is set as a round figure: 2,320,000, not 2,323,742
         t = round(t, 2 - len(str(int(abs(t)))) + 1)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from plan_reports.atomic import atomic_path
-from plan_reports.charts import target_line, value_axis_range
+from plan_reports.charts import target_line, tick_decimals, value_axis_range
 from plan_reports.models import UNIT_LABELS, Committee, Plan
 from plan_reports.periods import Period
 from plan_reports.rollup import rule_text
@@ -347,7 +347,7 @@ def _chart(x: IndicatorScore, decimals: int, folder: Path, year: str) -> tuple[P
     if scale:  # an axis that does not magnify noise, with round ticks
         ax.set_ylim(scale[0], scale[1])
         ax.yaxis.set_major_locator(MultipleLocator(scale[2]))
-        shown = max(decimals, 0 if scale[2] >= 1 else len(f"{scale[2]:g}".split(".")[1]))  # no tick shown twice
+        shown = max(decimals, tick_decimals(scale[2]))  # no tick shown twice
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.{shown}f}"))
     ax.tick_params(axis="x", labelrotation=30, labelsize=8)
     ax.tick_params(axis="y", labelsize=8)

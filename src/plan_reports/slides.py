@@ -127,6 +127,17 @@ class Deck:
             if not bullets:
                 _no_bullet(p)
 
+    def fitted(self, slide: Slide, name: str, paragraphs: Sequence[str], sizes: Sequence[float]) -> None:
+        """`text` at the largest of `sizes` at which every paragraph fits whole: a headline loses a point of size
+        before it loses words ("1 deferred" cut to "1..." misled a board member)."""
+        ph = self.ph(slide, name)
+        for pt in sizes:
+            cpl, cap = chars_per_line(ph.width, pt), lines_available(ph.height, pt)
+            need = sum(lines_needed(p, cpl) for p in paragraphs) + para_lines(pt) * (len(paragraphs) - 1)
+            if need <= cap:
+                break
+        self.text(slide, name, paragraphs, pt)
+
     def save(self, target: Path) -> Path:
         from plan_reports.stable_zip import stabilise
 
