@@ -323,7 +323,7 @@ def _appendix(deck: Deck, data: DeckData, inds: list[IndicatorScore], comms: lis
         line += f" Source: {data.sources.get(x.indicator_id) or 'no return'}."
         detail.append(line)
     _full_text_slides(deck, f"Indicator detail: {scope}", detail)
-    cdetail = [f"{c.commitment_id} [{c.assessment.status or 'no update'}] {c.text.rstrip('.')}."
+    cdetail = [f"{c.commitment_id} [{c.assessment.status or 'no update this quarter'}] {c.text.rstrip('.')}."
                + (f" Challenges: {c.challenges}" if c.challenges else "")
                + (f" Check: {c.assessment.flag}." if c.assessment.flag else "") for c in comms]
     _full_text_slides(deck, f"Commitment detail: {scope}", cdetail)
