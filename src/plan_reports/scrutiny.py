@@ -7,7 +7,6 @@ data that lags flagged with the period it covers, and trend and comparison rathe
 
 from __future__ import annotations
 
-import textwrap
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -325,7 +324,7 @@ def _year_value(points: list[tuple[str, float | None]], year: Period) -> float |
     return annual if annual is not None else latest
 
 
-def _chart(x: IndicatorScore, decimals: int, folder: Path, year: str) -> tuple[Path, str] | None:
+def _chart(x: IndicatorScore, decimals: int, folder: Path, year: str, council: str) -> tuple[Path, str] | None:
     points = [(p, v) for p, v in x.history if v is not None]
     if len(points) < 2:
         return None
@@ -337,11 +336,10 @@ def _chart(x: IndicatorScore, decimals: int, folder: Path, year: str) -> tuple[P
 
     labels = [p for p, _ in points]
     fig, ax = plt.subplots(figsize=(7, 3.0), dpi=110)
-    ax.plot(labels, [v for _, v in points], marker="o", color="#1F4E79", label="Value")
+    ax.plot(labels, [v for _, v in points], marker="o", color="#1F4E79", label=council)
     line = target_line(labels, x.target, year) if x.target is not None else None
     if line:
         ax.plot(labels, line, color="#C00000", linestyle="--", marker="_", markersize=14, label=f"Target {year}")
-    ax.set_title("\n".join(textwrap.wrap(x.name, 85)[:2]), fontsize=10)  # wrapped, not cut mid-word
     ax.set_ylabel(UNIT_LABELS[x.unit], fontsize=8)
     scale = value_axis_range([v for _, v in points] + (line or []), x.unit)
     if scale:  # an axis that does not magnify noise, with round ticks
@@ -397,13 +395,22 @@ def write_annual_report(cfg: Config, year: Period, store: Path, out: Path, pdf: 
         r = scores.level("outcome", o.id).overall
         doc.para(f"{o.title}: {r.reason}")
     doc.para(rule_text(cfg.scoring.rollup))
+    council = cfg.organisation.council.name
     with tempfile.TemporaryDirectory() as tmp:
         for o in plan.outcomes:
             doc.heading(o.title, 1)
             doc.para(scores.level("outcome", o.id).overall.reason)
             for so in o.sub_outcomes:
                 doc.heading(f"{so.id} {so.title}", 2)
-                doc.para(f"Judgement: {scores.level('sub_outcome', so.id).overall.reason}")
+                judged = doc.doc.add_paragraph(f"Judgement: {scores.level('sub_outcome', so.id).overall.reason}")
+                key = key_indicator([x for x in scores.indicators if x.sub_outcome_id == so.id])
+                chart = _chart(key, decimals[key.indicator_id], Path(tmp), year.year_label, council) if key else None
+                if key and chart:  # under its own heading, captioned; heading, judgement and chart kept on one page
+                    judged.paragraph_format.keep_with_next = True
+                    cap = doc.doc.add_paragraph()
+                    cap.add_run(f"Key indicator for {so.id}: {key.name}, rated {key.rating.status}").italic = True
+                    cap.paragraph_format.keep_with_next = True
+                    doc.picture(*chart)
                 comms = [c for c in scores.commitments if c.sub_outcome_id == so.id]
                 ach = [f"{c.commitment_id}: {u['achievements']}" for c in comms
                        for u in updates.get(c.commitment_id, [])[-1:] if u.get("achievements")]
@@ -416,10 +423,6 @@ def write_annual_report(cfg: Config, year: Period, store: Path, out: Path, pdf: 
                     doc.para("Challenges", bold=True)
                     for c in cha[:5]:
                         doc.doc.add_paragraph(c, style="List Bullet")
-                key = key_indicator([x for x in scores.indicators if x.sub_outcome_id == so.id])
-                chart = _chart(key, decimals[key.indicator_id], Path(tmp), year.year_label) if key else None
-                if chart:
-                    doc.picture(*chart)
         doc.heading("Appendix: performance compendium", 1)
         doc.para(f"Every indicator, with four years of values by the year each figure covers, then the figure rated at "
                  f"the end of {year.year_label} and the period it covers (published data often lags a year or more), "
