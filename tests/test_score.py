@@ -88,10 +88,11 @@ def test_within_range(value: float, expected: str) -> None:
 def test_reasons_explain() -> None:
     r = rate_indicator(ind(), TOL, 38.98, 40)
     assert r.reason == ("Amber: 38.98% vs target 40.0% (1.0 percentage points below target, 2.6% worse than it; "
-                        "Amber within 10% of target)")
+                        "within the Amber band of 10% of target)")
+    assert rate_indicator(ind(), TOL, 35.9, 40).reason.endswith("10.3% worse than it; outside the Amber band of 10% of target)")
     waits = ind("lower_better", unit="count", lag=1)
     assert rate_indicator(waits, TOL, 640, 600).reason == ("Amber: 640.0 vs target 600.0 (40.0 above target, 6.7% worse "
-                                                           "than it; Amber within 10% of target)")
+                                                           "than it; within the Amber band of 10% of target)")
     assert "(15.0 better than target)" in rate_indicator(waits, TOL, 585, 600).reason
     assert rate_indicator(ind(), TOL, None, 40, missing_reason="survey delayed").reason == "No data: survey delayed"
     assert "below the floor of 30.0%" in rate_indicator(ind(), FLOOR, 20, 40).reason
@@ -193,17 +194,26 @@ def test_rollup_judgements() -> None:
 RANK = {"Red": 1, "Amber": 2, "Green": 3}
 
 
+def _points_judgement(items: list[str]) -> str:
+    """The rating nearest the average points of the rated items, computed here without the scorer (ROLLUP's rule)."""
+    rated = [RANK[x] for x in items if x in RANK]
+    avg = sum(rated) / len(rated)
+    return "Green" if avg >= 2.5 else "Amber" if avg >= 1.75 else "Red"
+
+
 @given(st.lists(STATUSES, max_size=20), st.lists(STATUSES, max_size=20))
 def test_a_level_is_never_judged_better_than_its_indicators_or_its_commitments(inds: list[str], comms: list[str]) -> None:
     ri, rc = rollup(inds, [], ROLLUP), rollup(comms, [], ROLLUP)
     overall = combine(ri, rc, ROLLUP)
-    judged = [r.judgement for r in (ri, rc) if r.judgement in RANK]
-    if not judged:
+    rated = [x for x in inds + comms if x in RANK]
+    unrated = [x for x in inds + comms if x in ("No data", "No target")]
+    if not rated or 100 * len(rated) / (len(rated) + len(unrated)) < ROLLUP.minimum_coverage_pct:
         assert overall.judgement == "Insufficient data"
-    else:
-        assert overall.judgement == min(judged, key=RANK.__getitem__)
+    else:  # each part judged on what it rated, whatever its own coverage; the lower one wins
+        parts = [_points_judgement(x) for x in (inds, comms) if any(i in RANK for i in x)]
+        assert overall.judgement == min(parts, key=RANK.__getitem__)
     assert overall.counts == {k: inds.count(k) + comms.count(k) for k in RANK}  # the table beside it adds up
-    assert "indicators " + ri.judgement in overall.reason and "commitments " + rc.judgement in overall.reason
+    assert "indicators " in overall.reason and "commitments " in overall.reason
 
 
 def test_commitments_on_track_do_not_make_a_level_green_while_its_indicators_miss() -> None:
@@ -214,8 +224,12 @@ def test_commitments_on_track_do_not_make_a_level_green_while_its_indicators_mis
     assert lower.judgement == "Amber" and lower.reason.startswith("Amber: the lower of indicators Amber")
     pooled = combine(ri, rc, dataclasses.replace(ROLLUP, combine="pooled"))
     assert pooled.judgement == "Green"  # (3 + 2 + 2 + 4 * 3) / 7 = 2.71: the rule the council chose not to use
+    # The second case: one Amber indicator beside two with no data, five commitments on track. The indicators'
+    # own coverage (33%) is low, but the one rated figure still holds the sub-outcome at Amber.
+    thin = combine(rollup(["Amber", "No data", "No data"], [], ROLLUP), rollup(["Green"] * 5, [], ROLLUP), ROLLUP)
+    assert thin.judgement == "Amber" and thin.coverage_pct == 75.0
     only_commitments = combine(rollup(["No data"] * 3, [], ROLLUP), rc, ROLLUP)
-    assert only_commitments.judgement == "Green" and "indicators Insufficient data" in only_commitments.reason
+    assert only_commitments.judgement == "Green" and "indicators no data" in only_commitments.reason
 
 
 def test_commitment_status_checked_against_time() -> None:

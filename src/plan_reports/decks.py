@@ -108,9 +108,9 @@ def _value_text(x: IndicatorScore, decimals: dict[str, int]) -> str:
 
 
 def _target_text(x: IndicatorScore, decimals: dict[str, int]) -> str:
-    lo, hi = x.rating.inputs.get("range_low"), x.rating.inputs.get("range_high")
-    if x.target is None and lo is not None and hi is not None:  # a within-range measure: its band is its target
-        return f"{compact(lo, x.unit, decimals[x.indicator_id])} to {compact(hi, x.unit, decimals[x.indicator_id])}"
+    band = x.band()  # a within-range measure: its band is its target
+    if band:
+        return f"{compact(band[0], x.unit, decimals[x.indicator_id])} to {compact(band[1], x.unit, decimals[x.indicator_id])}"
     return compact(x.target, x.unit, decimals[x.indicator_id])
 
 

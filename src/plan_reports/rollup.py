@@ -73,21 +73,25 @@ def rollup(statuses: Iterable[str], directions: Iterable[str], cfg: RollupConfig
 def combine(indicators: Rollup, commitments: Rollup, cfg: RollupConfig) -> Rollup:
     """A level's overall judgement from its indicators' and commitments' roll-ups, by `cfg.combine`.
 
-    `lower`: the lower of the two judgements (a part with too little data does not count; if neither has enough,
-    "Insufficient data"). `pooled`: every item scored together. Counts, coverage and trend are always pooled, so the
-    table beside the judgement adds up; the reason names both parts so nobody has to guess which one decided.
+    `lower`: the lower of the two judgements, each from the items it has rated (one Amber indicator beside two with
+    no data still holds the level at Amber: a board reads "0 of 1 on target" under a Green as a contradiction);
+    "Insufficient data" when the level as a whole is below the minimum coverage. `pooled`: every item scored
+    together. Counts, coverage and trend are always pooled, so the table beside the judgement adds up; the reason
+    names both parts so nobody has to guess which one decided.
     """
     counts = {k: indicators.counts[k] + commitments.counts[k] for k in RAG}
     rated, no_data = indicators.rated + commitments.rated, indicators.no_data + commitments.no_data
     coverage = 100.0 * rated / (rated + no_data) if rated + no_data else 0.0
-    if cfg.combine == "pooled":
+    parts_judged = {name: _judge(r.counts, r.rated, 100.0, cfg) for name, r in
+                    (("indicators", indicators), ("commitments", commitments))}  # coverage is judged pooled, below
+    if coverage + EPS < cfg.minimum_coverage_pct or not rated:
+        score, judgement = None, INSUFFICIENT
+    elif cfg.combine == "pooled":
         score, judgement = _judge(counts, rated, coverage, cfg)
     else:
-        judged = [r for r in (indicators, commitments) if r.score is not None]
-        low = min(judged, key=lambda r: r.score or 0.0, default=None)
-        score, judgement = (low.score, low.judgement) if low else (None, INSUFFICIENT)
-    parts = "; ".join(f"{name} {r.judgement} ({r.counts['Green']} Green / {r.counts['Amber']} Amber / "
-                      f"{r.counts['Red']} Red / {r.no_data} No data)"
+        score, judgement = min(((sc, j) for sc, j in parts_judged.values() if sc is not None), key=lambda p: p[0])
+    parts = "; ".join(f"{name} {parts_judged[name][1] if r.rated else 'no data'} ({r.counts['Green']} Green / "
+                      f"{r.counts['Amber']} Amber / {r.counts['Red']} Red / {r.no_data} No data)"
                       for name, r in (("indicators", indicators), ("commitments", commitments)))
     rule = "the lower of" if cfg.combine == "lower" else "all items scored together:"
     reason = (f"{judgement}: {rule} {parts}; coverage {coverage:.0f}%; since the previous figures "

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from plan_reports.atomic import atomic_path, set_mtime
 from plan_reports.models import FREQUENCY_MONTHS, Indicator, Plan
 from plan_reports.periods import Period
-from plan_reports.score import rate_indicator
+from plan_reports.score import better, rate_indicator
 from plan_reports.trackers import (
     COMMITMENT_COLUMNS,
     FIRST_ROW,
@@ -128,21 +128,28 @@ def _bounded(ind: Indicator, v: float, *, reflect: bool = True) -> float:
 
 
 def simulated_target(ind: Indicator, period: Period, seed: int, start: Period) -> float | None:
+    """The target a service sets for `period`'s year, as services do: a little better than where things stood when
+    the year began (last year's final quarter), never looser than last year's target while that is still within
+    reach, and a round figure. Set from the level before the year, so a figure is rarely exactly on target."""
     planned = target_for(ind, period)
     if planned is not None or ind.polarity in ("data_only", "within_range"):
         return planned
     r = _rng(seed, ind.id, "target", period.fy)
     if r.random() < 0.08:
         return None  # a few indicators without a target this year
-    base = simulated_value(ind, Period(period.fy, "Y", 1).quarters()[0], seed, start)
-    # Targets are mostly a little more ambitious than where things stand: up to a twentieth of the level, and never
-    # more than half the headroom to the plausible bound, so no target asks for 100% or a level no area reaches.
+    base = simulated_value(ind, Period(period.fy, "Y", 1).quarters()[0].shift(-1), seed, start)
+    # Up to a twentieth of the level better, and never more than half the headroom to the plausible bound, so no
+    # target asks for 100% or a level no area reaches; a running total's target is never below where it stands.
     p = ind.plausible
     lo, hi = (p.low, p.high) if p is not None else (0.0, abs(base) * 2)
     headroom = (hi - base) if ind.polarity == "higher_better" else (base - lo)
-    # A running total's target is never below where it already stands (plans adopted cannot be un-adopted).
-    step = r.uniform(0.2 if ind.cumulative else -0.1, 1.0) * min(0.5 * max(headroom, 0.0), 0.05 * abs(base))
+    step = r.uniform(0.2 if ind.cumulative else 0.05, 1.0) * min(0.5 * max(headroom, 0.0), 0.05 * abs(base))
+    step = max(step, min(10 ** -ind.decimals, 0.5 * max(headroom, 0.0)))  # at least one shown unit: 33% after 32%
     t = base + step if ind.polarity == "higher_better" else base - step
+    if period.fy > start.fy:  # last year's target stands if it was more ambitious and is still within 5% of the level
+        before = simulated_target(ind, Period(period.fy - 1, "Y", 1).quarters()[0], seed, start)
+        if before is not None and better(ind.polarity, before, t) and abs(before - base) <= 0.05 * abs(base):
+            t = before
     if ind.unit in ("count", "gbp") and abs(t) >= 1000:  # a target is set as a round figure: 2,320,000, not 2,323,742
         t = round(t, 2 - len(str(int(abs(t)))) + 1)
     return _bounded(ind, t)

@@ -113,7 +113,8 @@ def rate_indicator(ind: Indicator, rule: RagRule, value: float | None, target: f
         edge = target - abs(target) * tol if pol == "higher_better" else target + abs(target) * tol
         ok = at_least(value, edge) if pol == "higher_better" else _at_most(value, edge)
         status = "Amber" if ok else "Red"
-        reason = f"{status}: {v} vs target {t} ({gap}; Amber within {rule.tolerance_pct:g}% of target)"
+        band = "within" if status == "Amber" else "outside"
+        reason = f"{status}: {v} vs target {t} ({gap}; {band} the Amber band of {rule.tolerance_pct:g}% of target)"
         return Rating(status=status, reason=reason, inputs=inputs)
     if rule.type == "floor":
         assert rule.floor is not None
@@ -124,8 +125,8 @@ def rate_indicator(ind: Indicator, rule: RagRule, value: float | None, target: f
         return Rating(status=status, reason=f"{status}: {v} vs target {t} ({gap}); {where} of {f}", inputs=inputs)
     # improvement
     if last_year is None:
-        return Rating(status="Red", reason=f"Red: {v} vs target {t} ({gap}); no value for the same period last year to show improvement",
-                      inputs=inputs)
+        return Rating(status="Red", reason=f"Red: {v} vs target {t} ({gap}); short of target, this indicator is Amber "
+                      "only if better than a year earlier, and there is no value for the same period last year", inputs=inputs)
     ly = fmt_value(last_year, ind.unit, ind.decimals)
     if better(pol, value, last_year):
         return Rating(status="Amber", reason=f"Amber: {v} vs target {t} ({gap}), improved on {ly} a year earlier", inputs=inputs)
@@ -335,6 +336,11 @@ class IndicatorScore:
     source: str
     history: list[tuple[str, float | None]]
 
+    def band(self) -> tuple[float, float] | None:
+        """The range a within-range measure is rated against: its target, for a reader, when it has no single one."""
+        lo, hi = self.rating.inputs.get("range_low"), self.rating.inputs.get("range_high")
+        return (lo, hi) if self.target is None and lo is not None and hi is not None else None
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CommitmentScore:
@@ -430,7 +436,7 @@ def _score_indicator(cfg: Any, ind: Indicator, o_id: str, s_id: str, period: Per
     thr = sc.direction.no_change_threshold_pct
     if current is None:
         dept_in = ind.department in inputs.reported_departments
-        missing = "not in the department's return" if dept_in else f"no return received from {ind.department}"
+        missing = "not in the department's return" if dept_in else f"no accepted return from {ind.department}"
         rating = rate_indicator(ind, sc.rag.rule_for(ind.id), None, None, missing_reason=missing)
     else:
         agreed = inputs.agreed.get(ind.id)

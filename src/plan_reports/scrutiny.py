@@ -52,6 +52,11 @@ def _v(x: IndicatorScore, v: float | None, decimals: dict[str, int]) -> str:
     return fmt_value(v, x.unit, decimals[x.indicator_id]) if v is not None else "–"
 
 
+def _target(x: IndicatorScore, decimals: dict[str, int]) -> str:
+    band = x.band()
+    return f"{_v(x, band[0], decimals)} to {_v(x, band[1], decimals)}" if band else _v(x, x.target, decimals)
+
+
 def _rated(x: IndicatorScore, decimals: dict[str, int]) -> str:
     """The figure a RAG rates, with the period it covers, so a rating never sits beside a blank or another year."""
     return f"{_v(x, x.value, decimals)} ({x.data_period})" if x.value is not None and x.data_period else "–"
@@ -67,7 +72,7 @@ def scrutiny_row(x: IndicatorScore, reporting: Period, decimals: dict[str, int])
     exception = x.rating.status in ("Red", "No data") or x.stale
     commentary = (x.commentary or x.rating.reason.split(": ", 1)[-1]) if exception else ""
     return [f"{x.name}{' *' if x.statutory else ''}", period_covered(x, reporting), _v(x, x.value, decimals),
-            _v(x, x.previous_value, decimals), _v(x, x.target, decimals), x.rating.status,
+            _v(x, x.previous_value, decimals), _target(x, decimals), x.rating.status,
             DIRECTION_WORDS.get(x.short_term, "Not comparable"), _quartile(x), commentary]
 
 
@@ -433,7 +438,7 @@ def write_annual_report(cfg: Config, year: Period, store: Path, out: Path, pdf: 
                   "Change on a year earlier", "Quartile")
         rows = [[f"{x.indicator_id} {x.name}{' *' if x.statutory else ''}",
                  *[_v(x, _year_value(x.history, y), decimals) for y in years], _rated(x, decimals),
-                 _v(x, x.target, decimals), x.rating.status, DIRECTION_WORDS.get(x.long_term, "Not comparable"),
+                 _target(x, decimals), x.rating.status, DIRECTION_WORDS.get(x.long_term, "Not comparable"),
                  _quartile(x)] for x in scores.indicators]
         doc.table(header, rows, rag_col=len(years) + 3, widths=(2.5, *[0.95] * len(years), 1.25, 0.9, 0.8, 0.95, 1.0))
         out.mkdir(parents=True, exist_ok=True)
