@@ -178,10 +178,12 @@ def test_charts_are_native_with_the_right_values(demo, config: Config) -> None:
             axis = shape.chart.value_axis
             shown = [v for v in want if v is not None]
             assert axis.minimum_scale <= min(shown) and max(shown) <= axis.maximum_scale
-            want_target = [x.target if p.startswith("2025/26") else None for p, _ in points]
+            year = x.rating.inputs.get("target_year") or "2025/26"  # the year the target is for
+            assert year == "2025/26" or x.data_period.startswith(year)  # an earlier year's only for its own figure
+            want_target = [x.target if p.startswith(year) else None for p, _ in points]
             if x.target is not None and any(want_target):
-                # this year's target only, across this year's periods: never drawn on an earlier year's figures
-                assert series[1].name == "Target 2025/26" and list(series[1].values) == want_target
+                # the target across its own year's periods only: never drawn on another year's figures
+                assert series[1].name == f"Target {year}" and list(series[1].values) == want_target
             else:
                 assert len(series) == 1, x.indicator_id
                 if x.target is not None:

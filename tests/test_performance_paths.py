@@ -44,7 +44,7 @@ def test_config_cache_matches_and_notices_edits(config_copy: Path) -> None:
     cached = load_config(config_copy)
     assert cached.plans == fresh.plans and cached.scoring == fresh.scoring and cached.root == config_copy
     f = config_copy / "scoring.yaml"
-    f.write_text(f.read_text().replace("tolerance_pct: 10", "tolerance_pct: 12", 1))
+    f.write_text(f.read_text().replace("tolerance_pct: 5", "tolerance_pct: 12", 1))
     assert load_config(config_copy).scoring.rag.default.tolerance_pct == 12
 
 

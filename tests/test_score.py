@@ -316,3 +316,32 @@ def test_every_floor_sits_on_the_worse_side_of_the_usual_level(config: Config) -
         assert i.typical is not None and rule.floor is not None
         worse = rule.floor < i.typical if i.polarity == "higher_better" else rule.floor > i.typical
         assert worse, (ind_id, rule.floor, i.typical, i.polarity)
+
+
+def test_a_figure_for_an_earlier_year_is_rated_against_that_years_target(config: Config) -> None:
+    """Published data lag: the 2025/26-Q2 return carries the 2024/25 figure. It is judged against 2024/25's target
+    (agreed, else the one the 2024/25 returns gave), not this year's, and the reason says so."""
+    from plan_reports.score import Observation, ScoreInputs, score_period
+
+    plan = config.plans["2022-26"]
+    q = Period.parse("2025/26-Q2")
+
+    def obs(reporting: str, covers: str, value: float, target: float) -> Observation:
+        return Observation(reporting_period=reporting, data_period=covers, value=value, target=target, data_status="Final",
+                           reason=None, commentary=None, source=f"Tracker_ET_{reporting}.xlsx")
+
+    history = [obs("2024/25-Q2", "2023/24", 44.0, 46.0), obs("2024/25-Q4", "2023/24", 44.0, 47.0),
+               obs("2025/26-Q2", "2024/25", 46.5, 52.0)]
+    x = next(i for i in score_period(config, plan, q, ScoreInputs(observations={"CG2-02": history})).indicators
+             if i.indicator_id == "CG2-02")
+    assert x.target == 47.0 and x.rating.status == "Amber"  # 2024/25's target (the last 2024/25 return's), not 52
+    assert "the target is 2024/25's, the year the figure covers" in x.rating.reason
+    agreed = {"CG2-02": {"2024/25": {"indicator_id": "CG2-02", "period": "2024/25", "value": 46.0,
+                                     "agreed_by": "Cabinet", "agreed_at": "2024-03-01"}}}
+    y = next(i for i in score_period(config, plan, q, ScoreInputs(observations={"CG2-02": history}, agreed_years=agreed)
+                                     ).indicators if i.indicator_id == "CG2-02")
+    assert y.target == 46.0 and y.rating.status == "Green" and "agreed target for 2024/25 (Cabinet" in y.rating.reason
+    this_year = [obs("2025/26-Q2", "2025/26-Q1", 46.5, 52.0)]  # a figure for this year keeps this year's target
+    z = next(i for i in score_period(config, plan, q, ScoreInputs(observations={"CG2-02": this_year})).indicators
+             if i.indicator_id == "CG2-02")
+    assert z.target == 52.0 and "the year the figure covers" not in z.rating.reason

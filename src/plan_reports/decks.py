@@ -197,7 +197,7 @@ def _chart(deck: Deck, data: DeckData, so: Any, x: IndicatorScore, decimals: dic
     while points and points[0][1] is None:  # start at the first figure: no empty quarters before the series begins
         points = points[1:]
     series: list[tuple[str, Sequence[float | None]]] = [(data.council, [v for _, v in points])]
-    year = data.quarter.year_label
+    year = x.rating.inputs.get("target_year") or data.quarter.year_label  # the target's own year
     line = target_line([p for p, _ in points], x.target, year) if x.target is not None else None
     if line:
         series.append((f"Target {year}", line))

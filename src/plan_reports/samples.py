@@ -143,7 +143,7 @@ def simulated_target(ind: Indicator, period: Period, seed: int, start: Period) -
     p = ind.plausible
     lo, hi = (p.low, p.high) if p is not None else (0.0, abs(base) * 2)
     headroom = (hi - base) if ind.polarity == "higher_better" else (base - lo)
-    step = r.uniform(0.2 if ind.cumulative else 0.05, 1.0) * min(0.5 * max(headroom, 0.0), 0.05 * abs(base))
+    step = r.uniform(0.2 if ind.cumulative else 0.05, 1.0) * min(0.5 * max(headroom, 0.0), 0.015 * abs(base))
     step = max(step, min(10 ** -ind.decimals, 0.5 * max(headroom, 0.0)))  # at least one shown unit: 33% after 32%
     t = base + step if ind.polarity == "higher_better" else base - step
     if period.fy > start.fy:  # last year's target stands if it was more ambitious and is still within 5% of the level
@@ -196,8 +196,8 @@ def _indicator_row(ind: Indicator, period: Period, seed: int, start: Period, cut
                                       "hand, with improvement expected over the next two quarters."])
     elif rating.status == "Amber" and r.random() < 0.6:
         row["commentary"] = "Slightly short of target; the service expects to close the gap by year end."
-    elif r.random() < 0.25:
-        row["commentary"] = "In line with expectations."
+    elif rating.status == "Green" and r.random() < 0.25:
+        row["commentary"] = "On target, in line with expectations."
     return row
 
 

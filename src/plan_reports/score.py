@@ -12,10 +12,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, Literal
 
+from plan_reports.assess import CommitmentAssessment, assess_commitment
 from plan_reports.models import (
     FREQUENCY_MONTHS,
     UNIT_LABELS,
-    CommitmentScoring,
     Indicator,
     Plan,
     Polarity,
@@ -24,7 +24,7 @@ from plan_reports.models import (
 from plan_reports.periods import Period
 from plan_reports.rollup import EPS, NO_DATA, NO_TARGET, QUERIED, RAG, Rollup, at_least, combine, rollup
 
-DATA_ONLY, NOT_RATED = "Data only", "Not rated"
+DATA_ONLY = "Data only"
 Direction = Literal["Improving", "Worsening", "No change", "Increasing", "Decreasing", "Not comparable"]
 
 
@@ -208,54 +208,6 @@ def comparator_position(values: Mapping[str, float | None], ours: str, polarity:
     return Position(rank=rank, group_size=n, quartile=quartile, tied_with=tied, reason=reason)
 
 
-COMMITMENT_RAG = {"On track": "Green", "Completed": "Green", "Minor disruption": "Amber", "Major disruption": "Red"}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CommitmentAssessment:
-    status: str  # the lead's status, never overridden
-    rag: str  # Green | Amber | Red | Not rated (Deferred) | No data (no status)
-    expected_pct: float | None
-    flag: str | None  # where the status and the time elapsed disagree
-    reason: str
-
-
-def assess_commitment(status: str | None, pct: float | None, start: date | None, target: date | None,
-                      completed: date | None, today: date, cfg: CommitmentScoring) -> CommitmentAssessment:
-    """Check the lead's status against time-based expected progress; flag disagreements, never override."""
-    if not status:
-        return CommitmentAssessment(status="", rag=NO_DATA, expected_pct=None, flag=None, reason="No data: no status reported")
-    expected = None
-    if start and target and target > start:
-        expected = min(1.0, max(0.0, (today - start).days / (target - start).days))
-    shown = f"{pct:.0%}" if pct is not None else "no % complete"
-    exp_txt = f", {expected:.0%} of the time elapsed" if expected is not None else ""
-    if status == "Deferred":
-        return CommitmentAssessment(status=status, rag=NOT_RATED, expected_pct=expected, flag=None,
-                                    reason="Deferred: excluded from the roll-up")
-    if status == "Completed":
-        flag = None
-        if pct is not None and pct < 1 - EPS:
-            flag = f"reported Completed at {shown}"
-        elif completed is None:
-            flag = "reported Completed with no completion date"
-        return CommitmentAssessment(status=status, rag="Green", expected_pct=expected, flag=flag,
-                                    reason=f"Completed{f' on {completed:%d/%m/%Y}' if completed else ''}")
-    overdue = target is not None and target < today
-    flag = None
-    if status in ("On track", "Not started") and overdue:
-        flag = f"reported {status} but the target date {target:%d/%m/%Y} has passed"
-    elif status == "Not started" and start is not None and start < today and expected and expected > cfg.behind_margin_pct / 100:
-        flag = f"reported Not started but due to start on {start:%d/%m/%Y}"
-    elif status == "On track" and expected is not None and pct is not None and expected - pct > cfg.behind_margin_pct / 100:
-        flag = f"reported On track at {shown} with {expected:.0%} of the time elapsed"
-    elif status in ("Minor disruption", "Major disruption") and expected is not None and pct is not None \
-            and pct - expected > cfg.ahead_margin_pct / 100:
-        flag = f"reported {status} but {shown} complete is well ahead of {expected:.0%} of the time elapsed"
-    rag = COMMITMENT_RAG.get(status, "Amber" if overdue else "Green")
-    return CommitmentAssessment(status=status, rag=rag, expected_pct=expected, flag=flag, reason=f"{status}: {shown}{exp_txt}")
-
-
 # ---- scoring a whole period --------------------------------------------------------------------------------------
 
 
@@ -281,6 +233,8 @@ class ScoreInputs:
     reported_departments: set[str] = field(default_factory=set)
     # indicator -> the agreed target for the scored period or its year: value, period, agreed_by, agreed_at
     agreed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # indicator -> financial year ("2024/25") -> that year's agreed target, for a figure that covers an earlier year
+    agreed_years: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
 
 def agreed_targets_for(con: Any, period: Period) -> dict[str, dict[str, Any]]:
@@ -439,10 +393,13 @@ def _score_indicator(cfg: Any, ind: Indicator, o_id: str, s_id: str, period: Per
         missing = "not in the department's return" if dept_in else f"no accepted return from {ind.department}"
         rating = rate_indicator(ind, sc.rag.rule_for(ind.id), None, None, missing_reason=missing)
     else:
-        agreed = inputs.agreed.get(ind.id)
-        rating = rate_indicator(ind, sc.rag.rule_for(ind.id), value, agreed["value"] if agreed else current.target,
+        agreed, reported, target_year = _target_for_figure(ind, period, at, current, all_obs, inputs)
+        rating = rate_indicator(ind, sc.rag.rule_for(ind.id), value, agreed["value"] if agreed else reported,
                                 last_year=last_year, missing_reason=current.reason or current.data_status)
-        rating = target_note(rating, agreed, current.target, lambda v: fmt_value(v, ind.unit, ind.decimals))
+        rating = target_note(rating, agreed, reported, lambda v: fmt_value(v, ind.unit, ind.decimals))
+        if target_year != period.year_label:
+            rating = Rating(status=rating.status, inputs={**rating.inputs, "target_year": target_year},
+                            reason=f"{rating.reason}; the target is {target_year}'s, the year the figure covers")
     short = direction(ind.polarity, previous, value, thr, rng)
     long = direction(ind.polarity, last_year, value, thr, rng)
     trend = None
@@ -459,12 +416,36 @@ def _score_indicator(cfg: Any, ind: Indicator, o_id: str, s_id: str, period: Per
     return IndicatorScore(
         indicator_id=ind.id, name=ind.name, outcome_id=o_id, sub_outcome_id=s_id, aim_id=ind.aim, department=ind.department,
         unit=ind.unit, polarity=ind.polarity, statutory=ind.statutory, value=value,
-        target=inputs.agreed[ind.id]["value"] if ind.id in inputs.agreed else current.target if current else None,
+        target=rating.inputs.get("target") if current else None,  # the one the rating was made against
         data_period=at if current else None, rating=rating, short_term=short,
         long_term=long, trend=trend, previous_value=previous, last_year_value=last_year,
         stale=stale, position=position, comparator_group=ind.comparator, comparator_period=comp_period,
         commentary=current.commentary if current else None,
         source=current.source if current else "", history=[(k, v) for k, v, _ in points][-20:])
+
+
+def _target_for_figure(ind: Indicator, period: Period, at: str, current: Observation, all_obs: list[Observation],
+                       inputs: ScoreInputs) -> tuple[dict[str, Any] | None, float | None, str]:
+    """(agreed target, the return's target, the year they are for) for the figure being rated.
+
+    A figure that covers an earlier financial year than the one reported (published data lag a year or two) is
+    rated against that year's target: the year's agreed one, else the target the returns made during that year gave.
+    Rating a 2022/23 figure against a 2025/26 target would judge a year against a target never set for it. Where
+    neither exists, this year's target is used, as before.
+    """
+    this_year = period.year_label
+    try:
+        covers = Period.parse(at).year_label
+    except ValueError:
+        covers = this_year
+    if covers < this_year:
+        agreed = inputs.agreed_years.get(ind.id, {}).get(covers)
+        given = [o for o in all_obs if o.reporting_period and o.target is not None
+                 and Period.parse(o.reporting_period).year_label == covers]
+        reported = max(given, key=lambda o: o.reporting_period or "").target if given else None
+        if agreed or reported is not None:
+            return agreed, reported, covers
+    return inputs.agreed.get(ind.id), current.target, this_year
 
 
 def _position(cfg: Any, ind: Indicator, inputs: ScoreInputs, at: str, value: float | None) -> tuple[Position | None, str | None]:
@@ -559,6 +540,8 @@ def load_inputs(con: Any, cfg: Any, plan: Plan, period: Period) -> ScoreInputs:
     inputs.reported_departments = {r[0] for r in con.execute(
         "SELECT DISTINCT department FROM current_submissions WHERE period = ?", (str(period),))}
     inputs.agreed = agreed_targets_for(con, period)
+    for r in con.execute("SELECT * FROM current_agreed_targets WHERE period NOT LIKE '%-%'"):  # whole years only
+        inputs.agreed_years.setdefault(r["indicator_id"], {})[r["period"]] = dict(r)
     return inputs
 
 
