@@ -345,3 +345,8 @@ def test_a_figure_for_an_earlier_year_is_rated_against_that_years_target(config:
     z = next(i for i in score_period(config, plan, q, ScoreInputs(observations={"CG2-02": this_year})).indicators
              if i.indicator_id == "CG2-02")
     assert z.target == 52.0 and "the year the figure covers" not in z.rating.reason
+    unset = [obs("2025/26-Q2", "2022/23", 46.5, 52.0)]  # no return or agreement for 2022/23: this year's, said so
+    w = next(i for i in score_period(config, plan, q, ScoreInputs(observations={"CG2-02": unset})).indicators
+             if i.indicator_id == "CG2-02")
+    assert w.target == 52.0 and "no target was set for 2022/23, the year the figure covers, so this year's is used" \
+        in w.rating.reason

@@ -278,8 +278,8 @@ def _narrative(data: DeckData, comms: list[CommitmentScore]) -> tuple[list[str],
     """Achievements, challenges and priorities, drawn from the commitments' commentary over the half-year."""
     ach, cha, pri = [], [], []
     for c in sorted(comms, key=lambda c: (c.assessment.status != "Completed", c.commitment_id)):
-        if c.assessment.status in EXCEPTION_STATUSES:
-            continue  # nothing in major disruption or deferred is shown as an achievement
+        if c.assessment.status in EXCEPTION_STATUSES or not c.assessment.status:
+            continue  # nothing in major disruption, deferred or without an update this quarter is an achievement
         ups = data.updates.get(c.commitment_id, [])
         latest = next((u["achievements"] for u in reversed(ups) if u.get("achievements")), None)
         if latest:

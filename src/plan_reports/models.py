@@ -172,6 +172,9 @@ class Indicator(Model):
     # A running total or a coverage that does not fall (plans adopted to date, premises with gigabit): sample data
     # grows it steadily instead of letting it wander, so no demo chart shows a coverage going backwards.
     cumulative: bool = False
+    # The yearly change real series of this measure show (0.25: a quarter a year, as public EV chargers): sample data
+    # moves at this pace instead of a few per cent, so a fast-growing measure does not draw a flat line.
+    typical_growth: Annotated[float, _between(-0.5, 1.0)] | None = None
     # What exactly is recorded, where the published measure's name covers several things ("alerts raised and %
     # assessed") or leaves its window open (a quarterly rate as a rolling year): the tracker shows it beside the name,
     # so a lead enters the one figure the unit and plausible range are set for.

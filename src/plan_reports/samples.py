@@ -90,8 +90,10 @@ def profile(ind: Indicator, seed: int) -> Profile:
         drift = r.uniform(-0.006, 0.006)  # life expectancy moves by months a year, not years
     if "rolling 12 months" in ind.name:
         noise *= 0.4
+    if ind.typical_growth is not None:  # the pace the measure's real series move at
+        drift = ind.typical_growth * r.uniform(0.8, 1.2)
     if ind.cumulative:
-        return Profile(level, r.uniform(0.02, 0.08), 0.0, rising=True)
+        return Profile(level, drift if ind.typical_growth is not None else r.uniform(0.02, 0.08), 0.0, rising=True)
     return Profile(level, drift, noise)
 
 
@@ -186,18 +188,16 @@ def _indicator_row(ind: Indicator, period: Period, seed: int, start: Period, cut
     row["data_status"] = "Provisional" if r.random() < 0.2 else "Final"
     last_year = simulated_value(ind, covered.year_earlier(), seed, start)
     rating = rate_indicator(ind, cfg.scoring.rag.rule_for(ind.id), value, target, last_year=last_year)
+    # The lead's words name no figure and no target, and claim no direction: the board may rate against another
+    # target (the agreed one, or the year the figure covers) and words that contradict the RAG cost trust.
     if rating.status == "Red":
-        # No figures in the lead's words: the board rates against the agreed target, which may not be the return's.
-        row["commentary"] = r.choice(["Below where we want to be. Recovery actions agreed with the service; progress "
-                                      "reported to the Outcome Board next quarter.",
-                                      "Demand has risen faster than capacity; a recovery plan is in place and is "
-                                      "reviewed monthly by the service's management team.",
-                                      "Performance dipped this period; the causes are understood and actions are in "
-                                      "hand, with improvement expected over the next two quarters."])
+        row["commentary"] = r.choice(["Recovery actions agreed with the service; progress reported to the Outcome Board "
+                                      "next quarter.", "A recovery plan is in place and is reviewed monthly by the "
+                                      "service's management team."])
     elif rating.status == "Amber" and r.random() < 0.6:
-        row["commentary"] = "Slightly short of target; the service expects to close the gap by year end."
+        row["commentary"] = "The service is monitoring this closely; actions are in hand where needed."
     elif rating.status == "Green" and r.random() < 0.25:
-        row["commentary"] = "On target, in line with expectations."
+        row["commentary"] = "In line with expectations."
     return row
 
 
@@ -209,12 +209,12 @@ def _commitment_row(c: Any, period: Period, plan_start: date, plan_end: date, se
     r = _rng(seed, c.id, str(period), team, "commitment")
     base = _rng(seed, c.id, "dates")
     start = plan_start + timedelta(days=base.randrange(0, 540))
-    target = min(plan_end, start + timedelta(days=base.randrange(240, 1200)))
+    target = min(plan_end, start + timedelta(days=base.randrange(540, 1460)))  # most run most of the plan
     span = max((target - start).days, 1)
     fate, drift = base.random(), base.uniform(-0.06, 0.06)
     trouble_from = start + timedelta(days=round(span * base.uniform(0.2, 0.7)))
-    trouble_to = trouble_from + timedelta(days=base.randrange(90, 300))
-    done = target if fate >= 0.06 else None  # the deferred ones never finish inside the plan
+    trouble_to = trouble_from + timedelta(days=base.randrange(270, 600))
+    done = target if fate >= 0.04 else None  # the deferred ones never finish inside the plan
     if done and base.random() < 0.15:
         done = start + timedelta(days=round(span * base.uniform(0.6, 0.9)))  # a few finish early
     today = period.end
@@ -223,11 +223,11 @@ def _commitment_row(c: Any, period: Period, plan_start: date, plan_end: date, se
         status, pct = "Not started", 0.0
     elif done and done <= today:
         status, pct = "Completed", 1.0
-    elif fate < 0.06 and today >= trouble_from:
+    elif fate < 0.04 and today >= trouble_from:
         status, pct = "Deferred", round(min(elapsed, (trouble_from - start).days / span) * 0.8, 2)
-    elif fate < 0.32 and trouble_from <= today <= trouble_to:
-        status = "Major disruption" if fate < 0.16 else "Minor disruption"
-        pct = round(max(0.0, elapsed - (0.3 if fate < 0.16 else 0.12)), 2)
+    elif fate < 0.45 and trouble_from <= today <= trouble_to:
+        status = "Major disruption" if fate < 0.14 else "Minor disruption"
+        pct = round(max(0.0, elapsed - (0.3 if fate < 0.14 else 0.12)), 2)
     else:
         status, pct = "On track", round(min(0.95, max(0.05, elapsed + drift)), 2)
     row: dict[str, Any] = {

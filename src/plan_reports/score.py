@@ -397,7 +397,12 @@ def _score_indicator(cfg: Any, ind: Indicator, o_id: str, s_id: str, period: Per
         rating = rate_indicator(ind, sc.rag.rule_for(ind.id), value, agreed["value"] if agreed else reported,
                                 last_year=last_year, missing_reason=current.reason or current.data_status)
         rating = target_note(rating, agreed, reported, lambda v: fmt_value(v, ind.unit, ind.decimals))
-        if target_year != period.year_label:
+        if target_year.startswith("none for "):  # no target was set for the year the figure covers: say so
+            covers = target_year.removeprefix("none for ")
+            rating = Rating(status=rating.status, inputs=rating.inputs,
+                            reason=f"{rating.reason}; no target was set for {covers}, the year the figure covers, "
+                                   f"so this year's is used")
+        elif target_year != period.year_label:
             rating = Rating(status=rating.status, inputs={**rating.inputs, "target_year": target_year},
                             reason=f"{rating.reason}; the target is {target_year}'s, the year the figure covers")
     short = direction(ind.polarity, previous, value, thr, rng)
@@ -445,6 +450,7 @@ def _target_for_figure(ind: Indicator, period: Period, at: str, current: Observa
         reported = max(given, key=lambda o: o.reporting_period or "").target if given else None
         if agreed or reported is not None:
             return agreed, reported, covers
+        return inputs.agreed.get(ind.id), current.target, f"none for {covers}"
     return inputs.agreed.get(ind.id), current.target, this_year
 
 
