@@ -350,3 +350,25 @@ def test_a_figure_for_an_earlier_year_is_rated_against_that_years_target(config:
              if i.indicator_id == "CG2-02")
     assert w.target == 52.0 and "no target was set for 2022/23, the year the figure covers, so this year's is used" \
         in w.rating.reason
+
+
+def test_a_figure_not_yet_out_shows_the_latest_known_and_says_where_from(config: Config) -> None:
+    """The lead writes 'Not yet available' this quarter: the board sees last quarter's figure, rated and traced to
+    the return it came from, not 'No data' beside a figure the annual table prints."""
+    from plan_reports.score import Observation, ScoreInputs, score_period
+
+    plan = config.plans["2022-26"]
+    q = Period.parse("2024/25-Q4")
+    history = [Observation(reporting_period="2024/25-Q3", data_period="2024/25-Q3", value=2_112_705, target=2_110_000,
+                           data_status="Final", source="Tracker_AC_2024-25-Q3.xlsx"),
+               Observation(reporting_period="2024/25-Q4", data_period="2024/25-Q4", value=None, target=2_110_000,
+                           data_status="Not yet available", reason="Awaiting CIPFA", source="Tracker_AC_2024-25-Q4.xlsx")]
+    x = next(i for i in score_period(config, plan, q, ScoreInputs(observations={"GC4-02": history})).indicators
+             if i.indicator_id == "GC4-02")
+    assert (x.value, x.data_period, x.rating.status) == (2_112_705, "2024/25-Q3", "Green")
+    assert "not yet available, so the latest, from the 2024/25-Q3 return, is shown" in x.rating.reason
+    assert x.source == "Tracker_AC_2024-25-Q3.xlsx"
+    only = [history[1]]  # nothing earlier to show: No data, with the lead's reason
+    y = next(i for i in score_period(config, plan, q, ScoreInputs(observations={"GC4-02": only})).indicators
+             if i.indicator_id == "GC4-02")
+    assert y.rating.status == "No data" and "Awaiting CIPFA" in y.rating.reason

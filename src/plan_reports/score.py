@@ -25,6 +25,7 @@ from plan_reports.periods import Period
 from plan_reports.rollup import EPS, NO_DATA, NO_TARGET, QUERIED, RAG, Rollup, at_least, combine, rollup
 
 DATA_ONLY = "Data only"
+NOT_YET = "Not yet available"  # a return's data status: the figure is not published yet
 Direction = Literal["Improving", "Worsening", "No change", "Increasing", "Decreasing", "Not comparable"]
 
 
@@ -375,6 +376,11 @@ def _score_indicator(cfg: Any, ind: Indicator, o_id: str, s_id: str, period: Per
     all_obs = inputs.observations.get(ind.id, [])
     current = next((o for o in sorted(all_obs, key=lambda o: o.source, reverse=True)
                     if o.reporting_period == str(period)), None)
+    waiting = current if current and current.value is None and current.data_status == NOT_YET else None
+    if waiting:  # the return says the figure is not yet out: the latest earlier return's figure is the latest known
+        current = max((o for o in all_obs if o.value is not None and o.reporting_period
+                       and o.reporting_period < str(period)), key=lambda o: (o.reporting_period, o.source),
+                      default=current)
     value = current.value if current else None
     at = current.data_period if current and current.data_period else str(period)
     points = [p for p in _series(all_obs) if (p[2].reporting_period is None or p[2].reporting_period <= str(period))
@@ -397,7 +403,10 @@ def _score_indicator(cfg: Any, ind: Indicator, o_id: str, s_id: str, period: Per
         rating = rate_indicator(ind, sc.rag.rule_for(ind.id), value, agreed["value"] if agreed else reported,
                                 last_year=last_year, missing_reason=current.reason or current.data_status)
         rating = target_note(rating, agreed, reported, lambda v: fmt_value(v, ind.unit, ind.decimals))
-        if target_year.startswith("none for "):  # no target was set for the year the figure covers: say so
+        used_target = rating.status == NO_TARGET or (rating.status in RAG and "vs target" in rating.reason)
+        if not used_target:
+            pass  # no data, data only, a range or a queried value: which year's target is beside the point
+        elif target_year.startswith("none for "):  # no target was set for the year the figure covers: say so
             covers = target_year.removeprefix("none for ")
             rating = Rating(status=rating.status, inputs=rating.inputs,
                             reason=f"{rating.reason}; no target was set for {covers}, the year the figure covers, "
@@ -405,6 +414,10 @@ def _score_indicator(cfg: Any, ind: Indicator, o_id: str, s_id: str, period: Per
         elif target_year != period.year_label:
             rating = Rating(status=rating.status, inputs={**rating.inputs, "target_year": target_year},
                             reason=f"{rating.reason}; the target is {target_year}'s, the year the figure covers")
+        if waiting and current is not waiting:
+            rating = Rating(status=rating.status, inputs={**rating.inputs, "carried_from": current.reporting_period},
+                            reason=f"{rating.reason}; this return's figure is not yet available, so the latest, "
+                                   f"from the {current.reporting_period} return, is shown")
     short = direction(ind.polarity, previous, value, thr, rng)
     long = direction(ind.polarity, last_year, value, thr, rng)
     trend = None
