@@ -7,6 +7,7 @@ data that lags flagged with the period it covers, and trend and comparison rathe
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -330,18 +331,20 @@ def _year_value(points: list[tuple[str, float | None]], year: Period) -> float |
 
 
 def _chart(x: IndicatorScore, decimals: int, folder: Path, year: str, council: str) -> tuple[Path, str] | None:
-    points = [(p, v) for p, v in x.history if v is not None]
-    if len(points) < 2:
+    known = [k for k, (_, v) in enumerate(x.history) if v is not None]
+    if len(known) < 2:
         return None
+    series = x.history[known[0]:known[-1] + 1]  # a missing quarter stays a gap on its own tick, not a joined line
+    points = [(p, v) for p, v in series if v is not None]
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
     from matplotlib.ticker import FuncFormatter, MultipleLocator
 
-    labels = [p for p, _ in points]
+    labels = [p for p, _ in series]
     fig, ax = plt.subplots(figsize=(7, 3.0), dpi=110)
-    ax.plot(labels, [v for _, v in points], marker="o", color="#1F4E79", label=council)
+    ax.plot(labels, [math.nan if v is None else v for _, v in series], marker="o", color="#1F4E79", label=council)
     line = target_line(labels, x.target, year) if x.target is not None else None
     if line:
         ax.plot(labels, line, color="#C00000", linestyle="--", marker="_", markersize=14, label=f"Target {year}")
