@@ -88,6 +88,8 @@ def profile(ind: Indicator, seed: int) -> Profile:
         drift = r.uniform(0.02, 0.05)  # money per head or secured grows with prices
     elif ind.unit == "years":
         drift = r.uniform(-0.006, 0.006)  # life expectancy moves by months a year, not years
+    if ind.unit == "percent":  # a share near its ceiling moves slowly: 92% agreeing does not reach 99% in three years
+        drift *= min(1.0, 0.1 * (100 - level) / max(level, 1.0) / 0.03)
     if "rolling 12 months" in ind.name:
         noise *= 0.4
     if ind.typical_growth is not None:  # the pace the measure's real series move at
