@@ -11,6 +11,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from plan_reports.models import UNIT_LABELS
+
 COMMITMENT_STATUSES = ("Completed", "On track", "Minor disruption", "Major disruption", "Not started", "Deferred",
                        "No update")
 # fill, data label colour: greens for on track or complete, amber and red for disruption, greys for the rest
@@ -37,7 +39,7 @@ def _rgb(hex_: str) -> Any:
 
 
 def line_chart(placeholder: Any, categories: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]],
-               number_format: str, alt: str, unit: str = "", unit_key: str = "") -> Any:
+               number_format: str, alt: str, unit: str = "") -> Any:
     """A line chart with markers in a chart placeholder: one line per series, legend below, 12 pt text, and the
     unit as the value axis title, since a bare 80-100 axis does not say whether it is a percentage or a rate."""
     from pptx.chart.data import CategoryChartData
@@ -65,7 +67,7 @@ def line_chart(placeholder: Any, categories: Sequence[str], series: Sequence[tup
         s.marker.format.fill.fore_color.rgb = _rgb("1F4E79" if i == 0 else "C00000")
     axis = chart.value_axis
     axis.has_major_gridlines = True
-    scale = value_axis_range([v for _, vs in series for v in vs], unit_key)
+    scale = value_axis_range([v for _, vs in series for v in vs], unit)
     ticks = number_format  # 8,050,000, with as many decimals as the step needs
     if scale:
         axis.minimum_scale, axis.maximum_scale, axis.major_unit = scale
@@ -74,7 +76,7 @@ def line_chart(placeholder: Any, categories: Sequence[str], series: Sequence[tup
     axis.tick_labels.number_format, axis.tick_labels.number_format_is_linked = ticks, False
     if unit:
         chart.value_axis.has_title = True
-        chart.value_axis.axis_title.text_frame.text = unit
+        chart.value_axis.axis_title.text_frame.text = UNIT_LABELS[unit]
         chart.value_axis.axis_title.text_frame.paragraphs[0].runs[0].font.size = _pt(11)
     set_alt(gf, alt)
     return gf

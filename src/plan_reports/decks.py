@@ -19,10 +19,8 @@ from plan_reports.charts import counts_in_words, line_chart, status_bar_chart, t
 from plan_reports.models import UNIT_LABELS, Outcome, Plan
 from plan_reports.periods import Period
 from plan_reports.score import CommitmentScore, IndicatorScore, PeriodScores, Rollup, fmt_value
-from plan_reports.slides import (
-    BODY_PT as BODY_PT,
-)
 from plan_reports.slides import (  # re-exported: the tests and adapters use them from here
+    BODY_PT,
     CAPTION_PT,
     TABLE_PT,
     TABLE_ROWS,
@@ -207,7 +205,7 @@ def _chart(deck: Deck, data: DeckData, so: Any, x: IndicatorScore, decimals: dic
            + (f" against a target of {_target_text(x, decimals)}" if x.target is not None else "")
            + f". Latest value {latest}, rated {x.rating.status}, {x.short_term.lower()} on the previous period.")
     line_chart(deck.ph(s, "Chart Area"), [p for p, _ in points], series,
-               "#,##0" if decimals[x.indicator_id] == 0 else "#,##0.0", alt, unit=unit, unit_key=x.unit)
+               "#,##0" if decimals[x.indicator_id] == 0 else "#,##0.0", alt, unit=x.unit)
     caption = [f"{x.rating.status}", x.rating.reason.split(": ", 1)[-1],
                f"Trend: {ARROWS.get(x.short_term, x.short_term)} on the previous period; "
                f"{ARROWS.get(x.long_term, x.long_term)} on a year earlier.",

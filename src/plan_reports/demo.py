@@ -119,8 +119,8 @@ def run_demo(cfg: Config, out: Path, *, seed: int = 1, step: Callable[[str], Non
 def agree_demo_targets(cfg: Config, year: Period, out: Path, store: Path) -> list[Path]:
     """Targets set as a council sets them: export the proposal workbooks, fill in each department's proposals (the
     plan's target, else the target the department's returns this year work to, else last year's, else the typical
-    level), and import them as agreed. Agreeing what the returns work to keeps the leads' commentary ("slightly short
-    of target") true of the target the board rates against."""
+    level), and import them as agreed. Agreeing what the returns work to keeps the leads' own view of their figures
+    true of the target the board rates against."""
     import openpyxl
 
     from plan_reports.store import connect
@@ -138,12 +138,13 @@ def agree_demo_targets(cfg: Config, year: Period, out: Path, store: Path) -> lis
     inds = {i.id: i for _, _, i in plan.indicators()}
     col = {c.key: n for n, c in enumerate(COLUMNS, 1)}
     agreed = []
+    quarters = [str(q) for q in year.quarters()]
     con = connect(store)
     try:
         working = {r["indicator_id"]: r["target"] for r in con.execute(
             "SELECT v.indicator_id, v.target FROM indicator_values v JOIN current_submissions s ON s.id = v.submission_id"
-            f" WHERE v.period IN ({', '.join('?' * 4)}) AND v.target IS NOT NULL ORDER BY v.period",
-            [str(q) for q in year.quarters()])}
+            f" WHERE v.period IN ({', '.join('?' * len(quarters))}) AND v.target IS NOT NULL ORDER BY v.period",
+            quarters)}
     finally:
         con.close()
     for path in export_targets(cfg, year, out, store):

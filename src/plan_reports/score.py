@@ -399,15 +399,14 @@ def _score_indicator(cfg: Any, ind: Indicator, o_id: str, s_id: str, period: Per
         missing = "not in the department's return" if dept_in else f"no accepted return from {ind.department}"
         rating = rate_indicator(ind, sc.rag.rule_for(ind.id), None, None, missing_reason=missing)
     else:
-        agreed, reported, target_year = _target_for_figure(ind, period, at, current, all_obs, inputs)
+        agreed, reported, target_year, covers = _target_for_figure(ind, period, at, current, all_obs, inputs)
         rating = rate_indicator(ind, sc.rag.rule_for(ind.id), value, agreed["value"] if agreed else reported,
                                 last_year=last_year, missing_reason=current.reason or current.data_status)
         rating = target_note(rating, agreed, reported, lambda v: fmt_value(v, ind.unit, ind.decimals))
         used_target = rating.status == NO_TARGET or (rating.status in RAG and "vs target" in rating.reason)
         if not used_target:
             pass  # no data, data only, a range or a queried value: which year's target is beside the point
-        elif target_year.startswith("none for "):  # no target was set for the year the figure covers: say so
-            covers = target_year.removeprefix("none for ")
+        elif target_year != covers:  # no target was set for the earlier year the figure covers: say so
             rating = Rating(status=rating.status, inputs=rating.inputs,
                             reason=f"{rating.reason}; no target was set for {covers}, the year the figure covers, "
                                    f"so this year's is used")
@@ -443,13 +442,13 @@ def _score_indicator(cfg: Any, ind: Indicator, o_id: str, s_id: str, period: Per
 
 
 def _target_for_figure(ind: Indicator, period: Period, at: str, current: Observation, all_obs: list[Observation],
-                       inputs: ScoreInputs) -> tuple[dict[str, Any] | None, float | None, str]:
-    """(agreed target, the return's target, the year they are for) for the figure being rated.
+                       inputs: ScoreInputs) -> tuple[dict[str, Any] | None, float | None, str, str]:
+    """(agreed target, the return's target, the year they are for, the year the figure covers).
 
     A figure that covers an earlier financial year than the one reported (published data lag a year or two) is
     rated against that year's target: the year's agreed one, else the target the returns made during that year gave.
     Rating a 2022/23 figure against a 2025/26 target would judge a year against a target never set for it. Where
-    neither exists, this year's target is used, as before.
+    neither exists, this year's target is used, and the caller says so.
     """
     this_year = period.year_label
     try:
@@ -462,9 +461,8 @@ def _target_for_figure(ind: Indicator, period: Period, at: str, current: Observa
                  and Period.parse(o.reporting_period).year_label == covers]
         reported = max(given, key=lambda o: o.reporting_period or "").target if given else None
         if agreed or reported is not None:
-            return agreed, reported, covers
-        return inputs.agreed.get(ind.id), current.target, f"none for {covers}"
-    return inputs.agreed.get(ind.id), current.target, this_year
+            return agreed, reported, covers, covers
+    return inputs.agreed.get(ind.id), current.target, this_year, covers
 
 
 def _position(cfg: Any, ind: Indicator, inputs: ScoreInputs, at: str, value: float | None) -> tuple[Position | None, str | None]:

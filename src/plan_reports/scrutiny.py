@@ -412,8 +412,8 @@ def write_annual_report(cfg: Config, year: Period, store: Path, out: Path, pdf: 
                 doc.heading(f"{so.id} {so.title}", 2)
                 judged = doc.doc.add_paragraph(f"Judgement: {scores.level('sub_outcome', so.id).overall.reason}")
                 key = key_indicator([x for x in scores.indicators if x.sub_outcome_id == so.id])
-                chart = _chart(key, decimals[key.indicator_id], Path(tmp),
-                                                     key.rating.inputs.get("target_year") or year.year_label, council) if key else None
+                target_year = (key.rating.inputs.get("target_year") or year.year_label) if key else ""
+                chart = _chart(key, decimals[key.indicator_id], Path(tmp), target_year, council) if key else None
                 if key and chart:  # under its own heading, captioned; heading, judgement and chart kept on one page
                     judged.paragraph_format.keep_with_next = True
                     cap = doc.doc.add_paragraph()
